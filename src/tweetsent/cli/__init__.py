@@ -1,0 +1,1 @@
+"""The `tweetsent` command line."""

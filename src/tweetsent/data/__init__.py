@@ -1,0 +1,1 @@
+"""Sentiment140 data: reading, cleaning, tokenizing, vocabulary, prepared splits and batches."""

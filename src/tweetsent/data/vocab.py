@@ -1,0 +1,73 @@
+"""Token vocabulary: index 0 is padding, 1 unknown; the rest by training frequency (ties by token)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tweetsent.atomic import atomic_path
+from tweetsent.errors import UserError
+
+PAD, UNK = "<pad>", "<unk>"  # the tokenizer splits '<' and '>' off, so no real token can equal these
+PAD_ID, UNK_ID = 0, 1
+
+
+class Vocab:
+    def __init__(self, words: list[str], counts: np.ndarray) -> None:
+        if words[:2] != [PAD, UNK]:
+            raise ValueError("a vocabulary starts with <pad>, <unk>")
+        self.words = words
+        self.counts = np.asarray(counts, dtype=np.int64)
+        self._array = pa.array(words, type=pa.string())
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @classmethod
+    def build(cls, token_lists: pa.ListArray, min_count: int = 1, max_size: int | None = None) -> Vocab:
+        counted = pc.value_counts(token_lists.flatten())
+        table = pa.table({"word": counted.field("values"), "count": counted.field("counts")})
+        table = table.filter(pc.greater_equal(table["count"], min_count))
+        table = table.take(pc.sort_indices(table, [("count", "descending"), ("word", "ascending")]))
+        if max_size is not None:
+            table = table.slice(0, max(0, max_size - 2))
+        n_unk = int(pc.sum(counted.field("counts")).as_py() or 0) - int(pc.sum(table["count"]).as_py() or 0)
+        words = [PAD, UNK, *table["word"].to_pylist()]
+        counts = np.concatenate([[0, n_unk], table["count"].to_numpy()])
+        return cls(words, counts)
+
+    def encode(self, token_lists: pa.ListArray) -> pa.ListArray:
+        """list<string> -> list<int32> of the same shape; unknown tokens become UNK_ID."""
+        ids = pc.fill_null(pc.index_in(token_lists.flatten(), value_set=self._array), UNK_ID)
+        offsets = pc.subtract(token_lists.offsets, token_lists.offsets[0])
+        return pa.ListArray.from_arrays(offsets, pc.cast(ids, pa.int32()))
+
+    def digest(self) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        for w in self.words:
+            h.update(w.encode("utf-8") + b"\n")
+        return h.hexdigest()
+
+    def save(self, path: str | Path) -> None:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            for w, c in zip(self.words, self.counts, strict=True):
+                f.write(f"{w}\t{c}\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Vocab:
+        words: list[str] = []
+        counts: list[int] = []
+        with open(path, encoding="utf-8") as f:
+            for i, line in enumerate(f, start=1):
+                word, sep, count = line.rstrip("\n").rpartition("\t")
+                if not sep or not count.isdigit():
+                    raise UserError(f"{path}:{i}: expected 'token<TAB>count'")
+                words.append(word)
+                counts.append(int(count))
+        if words[:2] != [PAD, UNK]:
+            raise UserError(f"{path}:1: a vocabulary file starts with {PAD} and {UNK}")
+        return cls(words, np.array(counts))
