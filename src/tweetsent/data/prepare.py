@@ -274,4 +274,3 @@ def prepare(files: DataFiles, config: PrepareConfig, cache_root: Path, force: bo
     except (OSError, pa.ArrowInvalid) as e:
         raise UserError(f"{folder}: cannot read the prepared cache ({e}); run `tweetsent prepare --force`") from None
     return Prepared(folder, config, vocab, splits, info["stats"], cache_hit=hit)
-
