@@ -1,4 +1,4 @@
-"""Where data and caches live: `--data-dir`, else $TWEETSENT_DATA_DIR, else a per-user cache folder."""
+"""Where things live: an explicit flag, else an environment variable, else a per-user cache folder."""
 
 from __future__ import annotations
 
@@ -8,30 +8,25 @@ from pathlib import Path
 import platformdirs
 
 
-def data_dir(explicit: str | Path | None = None) -> Path:
+def _folder(explicit: str | Path | None, env: str, default: str) -> Path:
     if explicit is not None:
         return Path(explicit).expanduser()
-    env = os.environ.get("TWEETSENT_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_cache_dir("tweetsent")) / "sentiment140"
+    value = os.environ.get(env)
+    if value:
+        return Path(value).expanduser()
+    return Path(platformdirs.user_cache_dir("tweetsent")) / default
+
+
+def data_dir(explicit: str | Path | None = None) -> Path:
+    """Sentiment140 files: `--data-dir`, else $TWEETSENT_DATA_DIR."""
+    return _folder(explicit, "TWEETSENT_DATA_DIR", "sentiment140")
 
 
 def cache_dir(explicit: str | Path | None = None) -> Path:
     """Prepared datasets and embedding matrices; separate from the data dir, which may be read-only."""
-    if explicit is not None:
-        return Path(explicit).expanduser()
-    env = os.environ.get("TWEETSENT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_cache_dir("tweetsent")) / "prepared"
+    return _folder(explicit, "TWEETSENT_CACHE_DIR", "prepared")
 
 
 def glove_dir(explicit: str | Path | None = None) -> Path:
-    """Downloaded GloVe files; kept apart from the data dir, which may be read-only."""
-    if explicit is not None:
-        return Path(explicit).expanduser()
-    env = os.environ.get("TWEETSENT_GLOVE_DIR")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_cache_dir("tweetsent")) / "glove"
+    """Downloaded GloVe files."""
+    return _folder(explicit, "TWEETSENT_GLOVE_DIR", "glove")
