@@ -113,6 +113,82 @@ def prepare(
         print_summary(summary)
 
 
+@app.command("train")
+def train_command(
+    model: Annotated[str, typer.Argument(help="lstm, bilstm or pyramid")],
+    preset: Preset = "fast",
+    out: Annotated[Path | None, typer.Option(help="run directory [default: runs/MODEL-PRESET]")] = None,
+    epochs: Annotated[float | None, typer.Option(help="epochs over the training split")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="stop after this many optimiser steps")] = None,
+    train_size: Annotated[int | None, typer.Option(help="train on a seeded random subset of this size")] = None,
+    val_size: Annotated[int | None, typer.Option(help="validate on a seeded random subset of this size")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="tweets per step (per device)")] = None,
+    lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
+    eval_every: Annotated[int | None, typer.Option(help="steps between validation-sample and test evaluations")] = None,
+    embeddings: Annotated[str | None, typer.Option(help="GloVe name or file")] = None,
+    train_embeddings: Annotated[bool | None, typer.Option(help="fine-tune the word vectors")] = None,
+    max_length: Annotated[int | None, typer.Option(help="tokens kept per tweet")] = None,
+    precision: Annotated[str | None, typer.Option(help="Lightning precision: 32-true, bf16-mixed, 16-mixed")] = None,
+    early_stopping: Annotated[int | None, typer.Option(help="stop after N validations without improvement")] = None,
+    accelerator: Annotated[str, typer.Option(help="cpu, gpu or auto")] = "auto",
+    devices: Annotated[str, typer.Option(help="number of devices, or auto")] = "auto",
+    num_nodes: Annotated[int, typer.Option(help="machines for multi-node DDP")] = 1,
+    strategy: Annotated[str, typer.Option(help="Lightning strategy: auto, ddp, ddp_spawn, ...")] = "auto",
+    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Sentiment140 folder")] = None,
+    resume: Annotated[bool, typer.Option(help="continue the run in --out from its last checkpoint")] = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Train a classifier; writes config, metrics, summary, plots, model and checkpoints to the run directory."""
+    from tweetsent.training.config import TrainConfig, preset_config
+    from tweetsent.training.run import read_run_config, train
+
+    run_dir = out or Path("runs") / f"{model}-{preset}"
+    if resume and (run_dir / "config.json").is_file():
+        import dataclasses
+
+        saved = TrainConfig.from_dict(read_run_config(run_dir)["train"])
+        config = dataclasses.replace(saved, **{k: v for k, v in {"epochs": epochs, "max_steps": max_steps}.items() if v is not None})
+    else:
+        config = preset_config(
+            model, _preset(preset), epochs=epochs, max_steps=max_steps, train_size=train_size, val_size=val_size,
+            batch_size=batch_size, lr=lr, eval_every=eval_every, embeddings=embeddings,
+            train_embeddings=train_embeddings, max_length=max_length, precision=precision,
+            early_stopping=early_stopping, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+            strategy=strategy, seed=seed,
+        )
+    try:
+        summary = train(config, run_dir, data_dir=data_dir, resume=resume, progress=progress)
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted: continue with `tweetsent train {model} --out {run_dir} --resume`")
+        raise SystemExit(130) from None
+    if summary is not None:
+        print_run_summary(summary)
+        console.print(f"run written to {run_dir}")
+
+
+@app.command("evaluate")
+def evaluate_command(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
+    """Recompute a run's summary metrics and plots from its model/ artifact."""
+    from tweetsent.evaluation.evaluate import evaluate_run
+
+    print_run_summary(evaluate_run(run_dir))
+
+
+def print_run_summary(s: dict) -> None:
+    table = Table(title=f"{s['model']}" + (f" ({s['preset']} preset)" if "preset" in s else ""), header_style="bold")
+    for column in ("split", "loss", "accuracy", "binary acc.", "macro-F1"):
+        table.add_column(column, justify="right")
+    for split in ("val", "test", "test_seed"):
+        m = s.get(split, {})
+        binary = f"{m['accuracy_binary']:.2%}" if "accuracy_binary" in m else "—"
+        table.add_row(split, f"{m['loss']:.4f}", f"{m['accuracy']:.2%}", binary, f"{m['macro_f1']:.3f}")
+    console.print(table)
+    if "steps" in s:
+        console.print(f"{s['epochs']} epochs, {s['steps']:,} steps (best {s['best_step']:,}), "
+                      f"{s['train_seconds']:.0f} s training, {s['train_tweets_per_second']:,.0f} tweets/s")
+
+
 def print_summary(s: dict) -> None:
     table = Table(title="Sentiment140 prepared", show_header=True, header_style="bold")
     table.add_column("what")
@@ -142,6 +218,18 @@ def print_summary(s: dict) -> None:
 
 def run() -> None:
     """Console-script entry point."""
+    import os
+
+    import logging
+    import warnings
+
+    # Quiet the banners and tips Lightning prints at every start; its warnings and errors still show.
+    os.environ.setdefault("POSSIBLE_USER_WARNING", "off")
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    logging.getLogger("lightning.pytorch.accelerators.cuda").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    warnings.filterwarnings("ignore", message=r".*does not have many workers")
+    warnings.filterwarnings("ignore", message=r".*Checkpoint directory .* exists and is not empty")
     try:
         app()
     except UserError as e:

@@ -76,6 +76,10 @@ class TweetBatches(Dataset[Batch]):
             batches = [batches[i] for i in rng.permutation(len(batches))]
         self.batches = batches
 
+    def skip(self, n: int) -> None:
+        """Drop the first `n` batches of the current plan (resuming in the middle of an epoch)."""
+        self.batches = self.batches[n:]
+
     def __len__(self) -> int:
         return len(self.batches)
 

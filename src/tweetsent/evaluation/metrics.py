@@ -1,0 +1,35 @@
+"""The numbers every run reports (SPEC 6): loss, 3-class accuracy, binary accuracy, macro-F1, confusion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score
+
+NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2
+LABELS = ("negative", "neutral", "positive")
+
+
+def split_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """`probs` (N, 3) class probabilities, `labels` (N,) gold labels in 0..2.
+
+    accuracy: 3-class over every tweet. accuracy_binary: only gold negative/positive tweets, predicting the
+    larger of the negative and positive probabilities. macro_f1: over the classes present in gold or
+    predictions. confusion: rows gold, columns predicted, order negative, neutral, positive."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    predicted = probs.argmax(axis=1)
+    eps = 1e-12
+    loss = float(-np.log(np.clip(probs[np.arange(len(labels)), labels], eps, None)).mean()) if len(labels) else 0.0
+    polar = labels != NEUTRAL
+    binary = np.where(probs[:, POSITIVE] > probs[:, NEGATIVE], POSITIVE, NEGATIVE)
+    present = sorted(set(labels.tolist()) | set(predicted.tolist()))
+    return {
+        "loss": loss,
+        "accuracy": float((predicted == labels).mean()) if len(labels) else 0.0,
+        "accuracy_binary": float((binary[polar] == labels[polar]).mean()) if polar.any() else 0.0,
+        "macro_f1": float(f1_score(labels, predicted, labels=present, average="macro", zero_division=0)),
+        "confusion": confusion_matrix(labels, predicted, labels=[0, 1, 2]).tolist(),
+        "n": len(labels),
+    }

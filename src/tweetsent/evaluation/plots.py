@@ -1,0 +1,94 @@
+"""PNG plots of a run: learning curves from metrics.csv and confusion matrices."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+import numpy as np
+
+from tweetsent.atomic import atomic_path
+from tweetsent.evaluation.metrics import LABELS
+
+
+def read_metrics(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    """metrics.csv -> {split: {"step", "loss", "accuracy": arrays}}."""
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            rows.setdefault(row["split"], []).append((float(row["step"]), float(row["loss"]), float(row["accuracy"])))
+    out = {}
+    for split, values in rows.items():
+        arr = np.array(sorted(values))
+        out[split] = {"step": arr[:, 0], "loss": arr[:, 1], "accuracy": arr[:, 2]}
+    return out
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def curves(metrics: dict[str, dict[str, np.ndarray]], splits: tuple[str, ...], title: str, path: Path) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for split in splits:
+        if split not in metrics:
+            continue
+        m = metrics[split]
+        axes[0].plot(m["step"], m["loss"], label=split, marker="." if len(m["step"]) < 40 else None)
+        axes[1].plot(m["step"], m["accuracy"] * 100, label=split, marker="." if len(m["step"]) < 40 else None)
+    for ax, name in zip(axes, ("loss (cross-entropy)", "accuracy (%)"), strict=True):
+        ax.set_xlabel("training step")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def confusion(matrix: list[list[int]], title: str, path: Path) -> None:
+    """Counts and row-normalised percentages side by side; rows gold, columns predicted."""
+    counts = np.asarray(matrix, dtype=np.float64)
+    totals = counts.sum(axis=1, keepdims=True)
+    percent = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0) * 100
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, data, fmt, name in ((axes[0], counts, "{:.0f}", "counts"), (axes[1], percent, "{:.1f}%", "% of gold row")):
+        ax.imshow(data, cmap="Blues", vmin=0)
+        ax.set_xticks(range(3), LABELS)
+        ax.set_yticks(range(3), LABELS)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("gold")
+        ax.set_title(name)
+        top = data.max() or 1
+        for i in range(3):
+            for j in range(3):
+                ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center",
+                        color="white" if data[i, j] > 0.6 * top else "black")
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def write_run_plots(run_dir: Path, summary: dict) -> list[Path]:
+    """All plots of a run into run_dir/plots; returns their paths."""
+    plots = run_dir / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    written = []
+    metrics_file = run_dir / "metrics.csv"
+    if metrics_file.is_file():
+        metrics = read_metrics(metrics_file)
+        name = summary.get("model", "")
+        curves(metrics, ("train",), f"{name}: training loss and accuracy", plots / "train_curves.png")
+        curves(metrics, ("val", "test"), f"{name}: validation and test loss and accuracy", plots / "eval_curves.png")
+        written += [plots / "train_curves.png", plots / "eval_curves.png"]
+    for split in ("val", "test", "test_seed"):
+        if split in summary and "confusion" in summary[split]:
+            acc = summary[split]["accuracy"] * 100
+            confusion(summary[split]["confusion"], f"{summary.get('model', '')} {split}: accuracy {acc:.1f}%",
+                      plots / f"confusion_{split}.png")
+            written.append(plots / f"confusion_{split}.png")
+    return written

@@ -1,0 +1,1 @@
+"""Loading a trained model and predicting; never imports the training stack (Lightning)."""

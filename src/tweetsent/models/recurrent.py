@@ -1,0 +1,125 @@
+"""The study's three recurrent classifiers over word vectors.
+
+Every model takes `ids` (B, T) and `lengths` (B,) and returns logits (B, 3). The final state used is that
+of each tweet's last real token; padding never reaches it. Two exact ways to get there (`pack`):
+- pack=True: `pack_padded_sequence`, the natural choice on GPUs (cuDNN runs packed batches natively);
+- pack=False: run the padded batch, trimmed to its longest tweet, and gather each tweet's state at its own
+  last token; outputs past a tweet's end are zeroed. On this 2-core CPU it is faster: BiLSTM, batch 256,
+  bucketed, 2.9k (packed) vs 3.3k tweets/s in fp32 and 4.0k vs 4.7k with bf16; batch 16 padded to 40,
+  0.8k vs 1.4k (see bench/train_throughput.py). Both give the same logits (tests/models).
+A bidirectional layer is two unidirectional LSTMs, the backward one reading each tweet reversed within its
+own length, so both ways share one set of weights.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from tweetsent.data.vocab import PAD_ID
+
+
+def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, T, H): each row's first `length` steps reversed, padding left in place."""
+    t = torch.arange(x.shape[1], device=x.device)
+    lengths = lengths.to(x.device)[:, None]
+    index = torch.where(t[None, :] < lengths, lengths - 1 - t[None, :], t[None, :])
+    return x.gather(1, index[:, :, None].expand_as(x))
+
+
+def run_lstm(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor, pack: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """A unidirectional LSTM over a padded batch: (outputs zeroed past each length, final state (B, H))."""
+    if pack:
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, (h_n, _) = lstm(packed)
+        padded, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        return padded, h_n[-1]
+    out, _ = lstm(x)
+    lengths = lengths.to(x.device)
+    final = out[torch.arange(out.shape[0], device=x.device), lengths - 1]
+    mask = torch.arange(out.shape[1], device=x.device)[None, :] < lengths[:, None]
+    return out * mask[:, :, None].to(out.dtype), final
+
+
+class RecurrentClassifier(nn.Module):
+    """Shared parts: the embedding (from GloVe, frozen unless `train_embeddings`), trimming, the head."""
+
+    def __init__(self, vocab_size: int, embed_dim: int, train_embeddings: bool, pack: bool) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
+        self.embedding.weight.requires_grad_(train_embeddings)
+        self.pack = pack
+
+    def embed(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lengths = lengths.clamp(min=1)
+        longest = int(lengths.max())
+        return self.embedding(ids[:, :longest]), lengths
+
+
+class LSTMClassifier(RecurrentClassifier):
+    """`lstm`: one LSTM layer, last hidden state -> linear -> 3. `bilstm`: both directions' final states
+    (2 x hidden) -> linear -> 3."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int = 50,
+        hidden: int = 150,
+        bidirectional: bool = False,
+        num_classes: int = 3,
+        train_embeddings: bool = False,
+        pack: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(vocab_size, embed_dim, train_embeddings, pack)
+        self.forward_lstm = nn.LSTM(embed_dim, hidden, batch_first=True)
+        self.backward_lstm = nn.LSTM(embed_dim, hidden, batch_first=True) if bidirectional else None
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x, lengths = self.embed(ids, lengths)
+        _, final = run_lstm(self.forward_lstm, x, lengths, self.pack)
+        if self.backward_lstm is not None:
+            _, back = run_lstm(self.backward_lstm, reverse_within_length(x, lengths), lengths, self.pack)
+            final = torch.cat([final, back], dim=-1)
+        return self.head(self.dropout(final))
+
+
+class PyramidLSTM(RecurrentClassifier):
+    """`pyramid` (Listen-Attend-Spell style): LSTM layers of growing width; between two layers adjacent time
+    steps are concatenated, halving the length (40 -> 20 -> 10 -> 5) and doubling the width."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int = 50,
+        hidden: tuple[int, ...] = (64, 128, 256, 512),
+        num_classes: int = 3,
+        train_embeddings: bool = False,
+        pack: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(vocab_size, embed_dim, train_embeddings, pack)
+        sizes = [embed_dim] + [2 * h for h in hidden[:-1]]
+        self.layers = nn.ModuleList(nn.LSTM(i, h, batch_first=True) for i, h in zip(sizes, hidden, strict=True))
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden[-1], num_classes)
+
+    @staticmethod
+    def halve(x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, H) -> (B, ceil(T/2), 2H): an odd length gets one zero step so pairs line up."""
+        if x.shape[1] % 2:
+            x = nn.functional.pad(x, (0, 0, 0, 1))
+        b, t, h = x.shape
+        return x.reshape(b, t // 2, 2 * h), (lengths + 1) // 2
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x, lengths = self.embed(ids, lengths)
+        final = x.new_zeros(0)
+        for i, lstm in enumerate(self.layers):
+            out, final = run_lstm(lstm, x, lengths, self.pack)
+            if i < len(self.layers) - 1:
+                x, lengths = self.halve(out, lengths)
+        return self.head(self.dropout(final))

@@ -1,0 +1,1 @@
+"""Training on PyTorch Lightning: config and presets, the LightningModule, callbacks, the run."""

@@ -1,0 +1,145 @@
+"""Callbacks: metrics.csv and periodic evaluation (RunRecorder), per-epoch reshuffling, atomic checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.pytorch.callbacks import Callback
+
+from tweetsent.atomic import atomic_path
+from tweetsent.data.batches import TweetBatches
+from tweetsent.data.prepare import Split
+from tweetsent.evaluation.metrics import split_metrics
+from tweetsent.inference.artifact import predict_split
+
+COLUMNS = ("step", "epoch", "split", "loss", "accuracy")
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """A checkpoint is written to a temporary file and renamed: a kill mid-write never leaves a torn one."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        with atomic_path(path) as tmp:
+            super().save_checkpoint(checkpoint, tmp, storage_options)
+
+
+class Reshuffle(Callback):
+    """A new batch plan each epoch; after a mid-epoch resume, the batches already trained on are skipped."""
+
+    def __init__(self, batches: TweetBatches) -> None:
+        self.batches = batches
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.batches.set_epoch(trainer.current_epoch)
+        done = trainer.global_step - trainer.current_epoch * trainer.num_training_batches
+        if 0 < done < len(self.batches):
+            self.batches.skip(done)
+
+
+class RunRecorder(Callback):
+    """Writes metrics.csv (step, epoch, split, loss, accuracy): train rows averaged over each `log_every` window,
+    val (a fixed sample) and test rows every `eval_every` steps, and full-validation rows at epoch ends.
+    Also keeps the training time net of evaluation, for tweets/s."""
+
+    def __init__(
+        self, run_dir: Path, val_sample: Split, test: Split, eval_every: int, log_every: int, max_length: int
+    ) -> None:
+        self.path = run_dir / "metrics.csv"
+        self.val_sample = val_sample
+        self.test = test
+        self.eval_every = eval_every
+        self.log_every = log_every
+        self.max_length = max_length
+        self.rows: dict[tuple[int, str], tuple[float, float, float]] = {}
+        self.window: list[torch.Tensor] = []
+        self.tweets = 0
+        self.train_seconds = 0.0
+        self.eval_seconds = 0.0
+        self._tick = 0.0
+
+    # -- resumable state -------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"tweets": self.tweets, "train_seconds": self.train_seconds, "eval_seconds": self.eval_seconds}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.tweets = state["tweets"]
+        self.train_seconds = state["train_seconds"]
+        self.eval_seconds = state["eval_seconds"]
+
+    # -- hooks, in the order Lightning calls them ------------------------------------------------------
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.path.is_file():  # resuming (the checkpoint is restored by now): keep rows up to its step
+            with open(self.path, newline="") as f:
+                for r in csv.DictReader(f):
+                    if int(r["step"]) <= trainer.global_step:
+                        self.rows[(int(r["step"]), r["split"])] = (float(r["epoch"]), float(r["loss"]), float(r["accuracy"]))
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+        self._tick = time.perf_counter()
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        self.train_seconds += time.perf_counter() - self._tick
+        count = int(outputs["count"]) * trainer.world_size
+        self.tweets += count
+        self.window.append(torch.stack([outputs["loss"].detach().float() * outputs["count"], outputs["correct"].float(),
+                                        outputs["count"].float()]))
+        step = trainer.global_step
+        epoch = self._epoch(trainer)
+        if step % self.log_every == 0 and self.window:
+            loss_sum, correct, n = torch.stack(self.window).sum(0).tolist()
+            self.window = []
+            self.rows[(step, "train")] = (epoch, loss_sum / n, correct / n)
+            pl_module.log("tweets/s", self.tweets / max(self.train_seconds, 1e-9), prog_bar=True)
+            self._write(trainer)
+        if step % self.eval_every == 0:
+            self.evaluate(trainer, pl_module)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._tick = time.perf_counter()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.eval_seconds += time.perf_counter() - self._tick
+        if trainer.sanity_checking or "val_loss" not in trainer.callback_metrics:
+            return
+        metrics = trainer.callback_metrics
+        row = (self._epoch(trainer), float(metrics["val_loss"]), float(metrics["val_accuracy"]))
+        self.rows[(trainer.global_step, "val")] = row
+        self._write(trainer)
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def _epoch(self, trainer: L.Trainer) -> float:
+        return trainer.global_step / max(1, trainer.num_training_batches)
+
+    def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Loss and accuracy on the validation sample and the test set (rank 0; the inner module, so no
+        DDP collective is involved and the other ranks simply go on)."""
+        if not trainer.is_global_zero:
+            return
+        start = time.perf_counter()
+        model = pl_module.model  # type: ignore[attr-defined]
+        for name, split in (("val", self.val_sample), ("test", self.test)):
+            m = split_metrics(predict_split(model, split, self.max_length), split.labels)
+            self.rows[(trainer.global_step, name)] = (self._epoch(trainer), m["loss"], m["accuracy"])
+        self.eval_seconds += time.perf_counter() - start
+        self._write(trainer)
+
+    def _write(self, trainer: L.Trainer) -> None:
+        if not trainer.is_global_zero:
+            return
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(COLUMNS)
+            order = {"train": 0, "val": 1, "test": 2}
+            for (step, split), (epoch, loss, acc) in sorted(self.rows.items(), key=lambda kv: (kv[0][0], order[kv[0][1]])):
+                writer.writerow([step, f"{epoch:.4f}", split, f"{loss:.6f}", f"{acc:.6f}"])
+            f.flush()
+            os.fsync(f.fileno())
