@@ -148,14 +148,32 @@ def train_command(
         import dataclasses
 
         saved = TrainConfig.from_dict(read_run_config(run_dir)["train"])
-        config = dataclasses.replace(saved, **{k: v for k, v in {"epochs": epochs, "max_steps": max_steps}.items() if v is not None})
+        config = dataclasses.replace(
+            saved,
+            epochs=saved.epochs if epochs is None else epochs,
+            max_steps=saved.max_steps if max_steps is None else max_steps,
+        )
     else:
         config = preset_config(
-            model, _preset(preset), epochs=epochs, max_steps=max_steps, train_size=train_size, val_size=val_size,
-            batch_size=batch_size, lr=lr, eval_every=eval_every, embeddings=embeddings,
-            train_embeddings=train_embeddings, max_length=max_length, precision=precision,
-            early_stopping=early_stopping, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
-            strategy=strategy, seed=seed,
+            model,
+            _preset(preset),
+            epochs=epochs,
+            max_steps=max_steps,
+            train_size=train_size,
+            val_size=val_size,
+            batch_size=batch_size,
+            lr=lr,
+            eval_every=eval_every,
+            embeddings=embeddings,
+            train_embeddings=train_embeddings,
+            max_length=max_length,
+            precision=precision,
+            early_stopping=early_stopping,
+            accelerator=accelerator,
+            devices=devices,
+            num_nodes=num_nodes,
+            strategy=strategy,
+            seed=seed,
         )
     try:
         summary = train(config, run_dir, data_dir=data_dir, resume=resume, progress=progress)
@@ -185,8 +203,10 @@ def print_run_summary(s: dict) -> None:
         table.add_row(split, f"{m['loss']:.4f}", f"{m['accuracy']:.2%}", binary, f"{m['macro_f1']:.3f}")
     console.print(table)
     if "steps" in s:
-        console.print(f"{s['epochs']} epochs, {s['steps']:,} steps (best {s['best_step']:,}), "
-                      f"{s['train_seconds']:.0f} s training, {s['train_tweets_per_second']:,.0f} tweets/s")
+        console.print(
+            f"{s['epochs']} epochs, {s['steps']:,} steps (best {s['best_step']:,}), "
+            f"{s['train_seconds']:.0f} s training, {s['train_tweets_per_second']:,.0f} tweets/s"
+        )
 
 
 def print_summary(s: dict) -> None:
@@ -218,9 +238,8 @@ def print_summary(s: dict) -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    import os
-
     import logging
+    import os
     import warnings
 
     # Quiet the banners and tips Lightning prints at every start; its warnings and errors still show.

@@ -67,8 +67,14 @@ def confusion(matrix: list[list[int]], title: str, path: Path) -> None:
         top = data.max() or 1
         for i in range(3):
             for j in range(3):
-                ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center",
-                        color="white" if data[i, j] > 0.6 * top else "black")
+                ax.text(
+                    j,
+                    i,
+                    fmt.format(data[i, j]),
+                    ha="center",
+                    va="center",
+                    color="white" if data[i, j] > 0.6 * top else "black",
+                )
     fig.suptitle(title)
     _save(fig, path)
 
@@ -88,7 +94,10 @@ def write_run_plots(run_dir: Path, summary: dict) -> list[Path]:
     for split in ("val", "test", "test_seed"):
         if split in summary and "confusion" in summary[split]:
             acc = summary[split]["accuracy"] * 100
-            confusion(summary[split]["confusion"], f"{summary.get('model', '')} {split}: accuracy {acc:.1f}%",
-                      plots / f"confusion_{split}.png")
+            confusion(
+                summary[split]["confusion"],
+                f"{summary.get('model', '')} {split}: accuracy {acc:.1f}%",
+                plots / f"confusion_{split}.png",
+            )
             written.append(plots / f"confusion_{split}.png")
     return written

@@ -1,8 +1,8 @@
 """The `model/` folder of a run: everything needed to rebuild the classifier, nothing of the training code.
 
-    model/config.json       model name and constructor arguments, cleaning rules, batching, label names
-    model/model.safetensors the weights
-    model/vocab.txt         the token vocabulary (token<TAB>count)
+model/config.json       model name and constructor arguments, cleaning rules, batching, label names
+model/model.safetensors the weights
+model/vocab.txt         the token vocabulary (token<TAB>count)
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def predict_split(model: nn.Module, split: Split, max_length: int, batch_size: i
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        for rows, batch in zip(batches.batches, batches, strict=True):
+        for i, rows in enumerate(batches.batches):
+            batch = batches[i]
             logits = model(batch["ids"].to(device), batch["lengths"])
             probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     model.train(was_training)

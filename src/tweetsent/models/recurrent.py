@@ -103,7 +103,9 @@ class PyramidLSTM(RecurrentClassifier):
     ) -> None:
         super().__init__(vocab_size, embed_dim, train_embeddings, pack)
         sizes = [embed_dim] + [2 * h for h in hidden[:-1]]
-        self.layers = nn.ModuleList(nn.LSTM(i, h, batch_first=True) for i, h in zip(sizes, hidden, strict=True))
+        self.layers: list[nn.LSTM] = nn.ModuleList(  # type: ignore[assignment]
+            nn.LSTM(i, h, batch_first=True) for i, h in zip(sizes, hidden, strict=True)
+        )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden[-1], num_classes)
 

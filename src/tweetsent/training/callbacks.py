@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import time
 from pathlib import Path
@@ -38,9 +39,17 @@ class Reshuffle(Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.batches.set_epoch(trainer.current_epoch)
-        done = trainer.global_step - trainer.current_epoch * trainer.num_training_batches
-        if 0 < done < len(self.batches):
-            self.batches.skip(done)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Resuming mid-epoch, Lightning restores the step count but skips on_train_epoch_start and restarts a
+        # plain dataloader at its first batch (ending the epoch early): re-draw this epoch's plan and drop the
+        # batches already trained on. Under DDP each step took one batch per process and the sampler deals
+        # batches round-robin, so dropping done x world_size keeps every process on its own next batch.
+        self.batches.set_epoch(trainer.current_epoch)
+        per_process = math.ceil(len(self.batches) / trainer.world_size)
+        done = trainer.global_step - trainer.current_epoch * per_process
+        if 0 < done < per_process:
+            self.batches.skip(done * trainer.world_size)
 
 
 class RunRecorder(Callback):
@@ -79,9 +88,15 @@ class RunRecorder(Callback):
             with open(self.path, newline="") as f:
                 for r in csv.DictReader(f):
                     if int(r["step"]) <= trainer.global_step:
-                        self.rows[(int(r["step"]), r["split"])] = (float(r["epoch"]), float(r["loss"]), float(r["accuracy"]))
+                        self.rows[(int(r["step"]), r["split"])] = (
+                            float(r["epoch"]),
+                            float(r["loss"]),
+                            float(r["accuracy"]),
+                        )
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         self._tick = time.perf_counter()
 
     def on_train_batch_end(
@@ -90,8 +105,15 @@ class RunRecorder(Callback):
         self.train_seconds += time.perf_counter() - self._tick
         count = int(outputs["count"]) * trainer.world_size
         self.tweets += count
-        self.window.append(torch.stack([outputs["loss"].detach().float() * outputs["count"], outputs["correct"].float(),
-                                        outputs["count"].float()]))
+        self.window.append(
+            torch.stack(
+                [
+                    outputs["loss"].detach().float() * outputs["count"],
+                    outputs["correct"].float(),
+                    outputs["count"].float(),
+                ]
+            )
+        )
         step = trainer.global_step
         epoch = self._epoch(trainer)
         if step % self.log_every == 0 and self.window:
@@ -125,7 +147,7 @@ class RunRecorder(Callback):
         if not trainer.is_global_zero:
             return
         start = time.perf_counter()
-        model = pl_module.model  # type: ignore[attr-defined]
+        model: torch.nn.Module = pl_module.model  # type: ignore[assignment]
         for name, split in (("val", self.val_sample), ("test", self.test)):
             m = split_metrics(predict_split(model, split, self.max_length), split.labels)
             self.rows[(trainer.global_step, name)] = (self._epoch(trainer), m["loss"], m["accuracy"])
@@ -139,7 +161,9 @@ class RunRecorder(Callback):
             writer = csv.writer(f)
             writer.writerow(COLUMNS)
             order = {"train": 0, "val": 1, "test": 2}
-            for (step, split), (epoch, loss, acc) in sorted(self.rows.items(), key=lambda kv: (kv[0][0], order[kv[0][1]])):
+            for (step, split), (epoch, loss, acc) in sorted(
+                self.rows.items(), key=lambda kv: (kv[0][0], order[kv[0][1]])
+            ):
                 writer.writerow([step, f"{epoch:.4f}", split, f"{loss:.6f}", f"{acc:.6f}"])
             f.flush()
             os.fsync(f.fileno())

@@ -56,8 +56,17 @@ def preset_config(model: str, preset: str, **overrides: Any) -> TrainConfig:
     if preset == "seed":
         # The study: Adam 1e-3, batch 16, 40 tokens, frozen GloVe, evaluation every 200 steps.
         base = TrainConfig(
-            model=model, preset=preset, epochs=STUDY_EPOCHS[model], batch_size=16, lr=1e-3, schedule="constant",
-            warmup_steps=0, fixed_length=40, max_length=40, train_embeddings=False, precision="32-true",
+            model=model,
+            preset=preset,
+            epochs=STUDY_EPOCHS[model],
+            batch_size=16,
+            lr=1e-3,
+            schedule="constant",
+            warmup_steps=0,
+            fixed_length=40,
+            max_length=40,
+            train_embeddings=False,
+            precision="32-true",
         )
     elif preset == "fast":
         base = TrainConfig(model=model, preset=preset)
@@ -79,7 +88,10 @@ def validate(c: TrainConfig) -> None:
         (c.val_size is None or c.val_size > 0, f"--val-size must be positive, not {c.val_size}"),
         (c.max_length > 0, f"--max-length must be positive, not {c.max_length}"),
         (c.schedule in ("constant", "linear"), f"--schedule must be constant or linear, not {c.schedule!r}"),
-        (c.accelerator in ("cpu", "gpu", "cuda", "auto"), f"--accelerator must be cpu, gpu or auto, not {c.accelerator!r}"),
+        (
+            c.accelerator in ("cpu", "gpu", "cuda", "auto"),
+            f"--accelerator must be cpu, gpu or auto, not {c.accelerator!r}",
+        ),
     ]
     for ok, message in checks:
         if not ok:

@@ -1,21 +1,23 @@
 """One training run, start to finish: prepared data -> Lightning fit -> best weights -> artifacts.
 
-    run_dir/config.json     everything needed to repeat the run
-    run_dir/metrics.csv     step, epoch, split, loss, accuracy
-    run_dir/summary.json    final numbers on val, test (all 498) and test_seed (the study's 367)
-    run_dir/plots/          learning curves and confusion matrices
-    run_dir/model/          the self-contained artifact predict/serve load
-    run_dir/checkpoints/    last.ckpt (for --resume) and best.ckpt (lowest validation loss)
+run_dir/config.json     everything needed to repeat the run
+run_dir/metrics.csv     step, epoch, split, loss, accuracy
+run_dir/summary.json    final numbers on val, test (all 498) and test_seed (the study's 367)
+run_dir/plots/          learning curves and confusion matrices
+run_dir/model/          the self-contained artifact predict/serve load
+run_dir/checkpoints/    last.ckpt (for --resume) and best.ckpt (lowest validation loss)
 """
 
 from __future__ import annotations
 
-import dataclasses
+import importlib.util
 import json
 import math
 import os
 import platform
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,13 +26,13 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers import CSVLogger, Logger
 from torch.utils.data import DataLoader
 
 from tweetsent import __version__, paths
 from tweetsent.atomic import write_json
 from tweetsent.data.batches import TweetBatches
-from tweetsent.data.prepare import PRESETS, Prepared, PrepareConfig, Split, prepare
+from tweetsent.data.prepare import PRESETS, PrepareConfig, Prepared, Split, prepare
 from tweetsent.data.sources import DataFiles, locate
 from tweetsent.embeddings.glove import embedding_matrix
 from tweetsent.errors import UserError
@@ -95,8 +97,13 @@ def train(
     val_split = seeded_subset(prepared["val"], config.val_size, config.seed)
     val_sample = seeded_subset(val_split, config.eval_sample, config.seed + 1)
     train_batches = TweetBatches(
-        train_split, config.batch_size, fixed_length=config.fixed_length, max_length=config.max_length,
-        shuffle=True, bucket=config.fixed_length is None, seed=config.seed,
+        train_split,
+        config.batch_size,
+        fixed_length=config.fixed_length,
+        max_length=config.max_length,
+        shuffle=True,
+        bucket=config.fixed_length is None,
+        seed=config.seed,
     )
     val_batches = TweetBatches(val_split, 1024, max_length=config.max_length, bucket=True)
 
@@ -107,10 +114,17 @@ def train(
         model.embedding.weight.copy_(torch.from_numpy(vectors.matrix))  # type: ignore[union-attr,operator]
     system = SentimentSystem(model, config)
 
-    recorder = RunRecorder(run_dir, val_sample, prepared["test"], config.eval_every, min(config.log_every,
-                           config.eval_every), config.max_length)
-    best = ModelCheckpoint(dirpath=checkpoints, filename="best", monitor="val_loss", mode="min", save_top_k=1,
-                           enable_version_counter=False)
+    recorder = RunRecorder(
+        run_dir,
+        val_sample,
+        prepared["test"],
+        config.eval_every,
+        min(config.log_every, config.eval_every),
+        config.max_length,
+    )
+    best = ModelCheckpoint(
+        dirpath=checkpoints, filename="best", monitor="val_loss", mode="min", save_top_k=1, enable_version_counter=False
+    )
     latest = ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0, every_n_train_steps=config.eval_every)
     callbacks: list[L.Callback] = [Reshuffle(train_batches), recorder, best, latest]
     if config.early_stopping:
@@ -125,7 +139,7 @@ def train(
         precision=_precision(config),  # type: ignore[arg-type]
         num_sanity_val_steps=0,
         callbacks=callbacks,
-        logger=CSVLogger(run_dir, name="logs", version=""),
+        logger=loggers(run_dir),
         enable_progress_bar=progress,
         enable_model_summary=False,
         plugins=[AtomicCheckpointIO()],
@@ -140,16 +154,36 @@ def train(
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
-            write_json(run_dir / "config.json", {
-                "train": config.to_dict(), "prepare": prepare_config.to_dict(),
-                "data": {"train": str(files.train), "test": str(files.test), "data_dir": str(paths.data_dir(data_dir))},
-                "steps_per_epoch": steps_per_epoch, "max_steps": max_steps, "model_kwargs": kwargs,
-                "versions": versions(), "command": sys.argv,
-            })
+            write_json(
+                run_dir / "config.json",
+                {
+                    "train": config.to_dict(),
+                    "prepare": prepare_config.to_dict(),
+                    "data": {
+                        "train": str(files.train),
+                        "test": str(files.test),
+                        "data_dir": str(paths.data_dir(data_dir)),
+                    },
+                    "steps_per_epoch": steps_per_epoch,
+                    "max_steps": max_steps,
+                    "model_kwargs": kwargs,
+                    "versions": versions(),
+                    "command": sys.argv,
+                },
+            )
     started = time.perf_counter()
     train_loader = DataLoader(train_batches, batch_size=None, shuffle=False)
     val_loader = DataLoader(val_batches, batch_size=None, shuffle=False)
-    trainer.fit(system, train_loader, val_loader, ckpt_path=str(last) if resume else None)
+    try:
+        trainer.fit(system, train_loader, val_loader, ckpt_path=str(last) if resume else None)
+    except SystemExit:
+        # On Ctrl+C Lightning shuts down, ignores further SIGINTs and calls sys.exit(1): restore the handler
+        # and report it as the interruption it was.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
     fit_seconds = time.perf_counter() - started
     if trainer.interrupted:
         raise KeyboardInterrupt
@@ -175,17 +209,33 @@ def train(
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "device": "gpu" if on_gpu else "cpu",
         "precision": _precision(config),
-        **evaluate_splits(model, {"val": val_split, "test": prepared["test"], "test_seed": prepared["test_seed"]},
-                          config.max_length),
+        **evaluate_splits(
+            model, {"val": val_split, "test": prepared["test"], "test_seed": prepared["test_seed"]}, config.max_length
+        ),
     }
     save_artifact(
-        run_dir / "model", model_name=config.model, model_kwargs={**kwargs, "pack": False}, model=model,
-        vocab=prepared.vocab, cleaning=prepare_config.cleaning, max_length=config.max_length,
+        run_dir / "model",
+        model_name=config.model,
+        model_kwargs={**kwargs, "pack": False},
+        model=model,
+        vocab=prepared.vocab,
+        cleaning=prepare_config.cleaning,
+        max_length=config.max_length,
         extra={"preset": config.preset, "embeddings": vectors.source, "train_config": config.to_dict()},
     )
     write_json(run_dir / "summary.json", summary)
     write_run_plots(run_dir, summary)
     return summary
+
+
+def loggers(run_dir: Path) -> list[Logger]:
+    """Lightning's CSV log, plus TensorBoard when it is installed."""
+    chosen: list[Logger] = [CSVLogger(run_dir, name="logs", version="")]
+    if importlib.util.find_spec("tensorboard") is not None:
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        chosen.append(TensorBoardLogger(run_dir, name="logs", version="tensorboard"))
+    return chosen
 
 
 def evaluate_splits(model: torch.nn.Module, splits: dict[str, Split], max_length: int) -> dict[str, Any]:
@@ -203,8 +253,14 @@ def versions() -> dict[str, str]:
     import lightning
     import pyarrow
 
-    return {"tweetsent": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "lightning": lightning.__version__, "pyarrow": pyarrow.__version__, "numpy": np.__version__}
+    return {
+        "tweetsent": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "pyarrow": pyarrow.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
@@ -219,5 +275,3 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
         raise UserError(f"{run_dir}: not a run directory (no config.json)") from None
     except (ValueError, KeyError, TypeError) as e:
         raise UserError(f"{path}: corrupt run config ({e})") from None
-
-

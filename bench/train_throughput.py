@@ -1,0 +1,129 @@
+"""Training throughput (tweets/s) on this machine, side by side in one script (issue #3 targets).
+
+    python bench/train_throughput.py [--models lstm,bilstm,pyramid] [--seconds 20]
+
+For each model:
+- reference: plain PyTorch written the way the study did it: every tweet padded to 40, its GloVe vectors
+  looked up per sample in `Dataset.__getitem__`, DataLoader batches of 16, Adam, the last time step's state;
+- seed: `tweetsent train MODEL --preset seed` (batch 16, 40 tokens, frozen vectors) through Lightning;
+- fast: `tweetsent train MODEL --preset fast` (bucketed batches of 256, bf16 autocast, tuned vectors).
+All three see the same tokens and the same 50-d vectors. Throughput excludes evaluation in every case.
+Targets: seed >= 1.5x and fast >= 4x the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from tweetsent import paths
+from tweetsent.data.prepare import PRESETS, Split, prepare
+from tweetsent.data.sources import locate
+from tweetsent.embeddings.glove import embedding_matrix
+from tweetsent.training.config import preset_config
+from tweetsent.training.run import train
+
+
+class StudyDataset(Dataset):
+    """Tokens in, a (40, dim) array of looked-up vectors out, one tweet at a time."""
+
+    def __init__(self, tokens: list[list[str]], labels: np.ndarray, vectors: dict[str, np.ndarray], dim: int):
+        self.tokens, self.labels, self.vectors, self.dim = tokens, labels, vectors, dim
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        x = np.zeros((40, self.dim), dtype=np.float32)
+        for j, word in enumerate(self.tokens[i][:40]):
+            if word in self.vectors:
+                x[j] = self.vectors[word]
+        return torch.from_numpy(x), int(self.labels[i])
+
+
+class StudyModel(nn.Module):
+    def __init__(self, name: str, dim: int) -> None:
+        super().__init__()
+        self.name = name
+        if name == "pyramid":
+            sizes, hidden = [dim, 128, 256, 512], [64, 128, 256, 512]
+            self.layers = nn.ModuleList(nn.LSTM(i, h, batch_first=True) for i, h in zip(sizes, hidden, strict=True))
+            self.head = nn.Linear(512, 3)
+        else:
+            self.lstm = nn.LSTM(dim, 150, batch_first=True, bidirectional=name == "bilstm")
+            self.head = nn.Linear(300 if name == "bilstm" else 150, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.name == "pyramid":
+            for i, lstm in enumerate(self.layers):
+                x, (h, _) = lstm(x)
+                if i < 3:
+                    b, t, d = x.shape
+                    x = x.reshape(b, t // 2, 2 * d)
+            return self.head(h[-1])
+        _, (h, _) = self.lstm(x)
+        return self.head(torch.cat(list(h), dim=-1))
+
+
+def reference_throughput(name: str, split: Split, words: list[str], matrix: np.ndarray, seconds: float) -> float:
+    tokens = [[words[i] for i in split.ids[a:b]] for a, b in zip(split.offsets[:-1], split.offsets[1:], strict=True)]
+    vectors = {w: matrix[i] for i, w in enumerate(words) if i >= 2}
+    loader = DataLoader(StudyDataset(tokens, split.labels, vectors, matrix.shape[1]), batch_size=16, shuffle=True)
+    model = StudyModel(name, matrix.shape[1])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    n, start = 0, None
+    for step, (x, y) in enumerate(loader):
+        if step == 20:  # warm-up steps are not timed
+            n, start = 0, time.perf_counter()
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        n += len(y)
+        if start is not None and time.perf_counter() - start > seconds:
+            break
+    assert start is not None
+    return n / (time.perf_counter() - start)
+
+
+def ours(name: str, preset: str, steps: int, data_dir: Path) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = preset_config(name, preset, max_steps=steps, eval_every=10**9, val_size=1000, train_size=200_000)
+        summary = train(config, Path(tmp) / "run", data_dir=data_dir, progress=False)
+        assert summary is not None
+        return float(summary["train_tweets_per_second"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="lstm,bilstm,pyramid")
+    ap.add_argument("--seconds", type=float, default=20.0, help="timed seconds of the reference loop")
+    ap.add_argument("--data-dir", type=Path, default=None)
+    args = ap.parse_args()
+    torch.set_flush_denormal(True)
+    os.environ.setdefault("POSSIBLE_USER_WARNING", "off")
+    data_dir = paths.data_dir(args.data_dir)
+    prepared = prepare(locate(data_dir), PRESETS["fast"], paths.cache_dir())
+    vectors = embedding_matrix(prepared.vocab, "glove.6B.50d", paths.cache_dir(), paths.glove_dir())
+    sample = prepared["train"].subset(np.random.default_rng(0).choice(len(prepared["train"]), 50_000, replace=False))
+    steps = {"lstm": (1500, 200), "bilstm": (800, 120), "pyramid": (400, 100)}
+    print(f"{'model':<8} {'reference':>10} {'seed':>10} {'fast':>10} {'seed/ref':>9} {'fast/ref':>9}   (tweets/s)")
+    for name in args.models.split(","):
+        ref = reference_throughput(name, sample, prepared.vocab.words, vectors.matrix, args.seconds)
+        seed = ours(name, "seed", steps[name][0], data_dir)
+        fast = ours(name, "fast", steps[name][1], data_dir)
+        print(
+            f"{name:<8} {ref:>10,.0f} {seed:>10,.0f} {fast:>10,.0f} {seed / ref:>8.2f}x {fast / ref:>8.2f}x", flush=True
+        )
+
+
+if __name__ == "__main__":
+    main()

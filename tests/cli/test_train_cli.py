@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "gru"], "unknown model 'gru': choose one of lstm, bilstm, pyramid"),
+        (["train", "lstm", "--preset", "slow"], "--preset must be seed or fast"),
+        (["train", "lstm", "--batch-size", "0"], "--batch-size must be positive"),
+        (["train", "lstm", "--epochs", "-1"], "--epochs must be positive"),
+        (["train", "lstm", "--accelerator", "tpu"], "--accelerator must be cpu, gpu or auto"),
+    ],
+)
+def test_bad_flags_one_line(run_cli: Cli, args: list[str], message: str) -> None:
+    code, out, err = run_cli(*args)
+    assert code == 2
+    assert message in err and err.strip().count("\n") == 0 and "Traceback" not in out + err
+
+
+def test_missing_or_corrupt_run_dir(run_cli: Cli, tmp_path: Path) -> None:
+    code, _, err = run_cli("evaluate", str(tmp_path / "nope"))
+    assert code == 2 and "no such run directory" in err
+    (tmp_path / "run").mkdir()
+    code, _, err = run_cli("evaluate", str(tmp_path / "run"))
+    assert code == 2 and "not a run directory" in err
+    (tmp_path / "run" / "config.json").write_text("{broken")
+    code, _, err = run_cli("evaluate", str(tmp_path / "run"))
+    assert code == 2 and "corrupt run config" in err and err.strip().count("\n") == 0
+
+
+def test_resume_without_checkpoint_and_reuse_of_a_run_dir(run_cli: Cli, tmp_path: Path) -> None:
+    code, _, err = run_cli("train", "lstm", "--out", str(tmp_path / "new"), "--resume")
+    assert code == 2 and "nothing to resume" in err
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "config.json").write_text("{}")
+    code, _, err = run_cli("train", "lstm", "--out", str(tmp_path / "old"))
+    assert code == 2 and "already holds a run" in err
