@@ -18,6 +18,7 @@ import torch
 
 from tweetsent.data.prepare import PRESETS, prepare
 from tweetsent.data.sources import locate
+from tweetsent.errors import UserError
 from tweetsent.evaluation.evaluate import evaluate_run
 from tweetsent.inference.artifact import load_artifact, predict_split
 from tweetsent.training.config import preset_config
@@ -185,10 +186,12 @@ def test_two_process_ddp_on_cpu(fixture_run: tuple[Path, dict[str, Any], Path], 
 def test_seed_preset_is_the_study() -> None:
     for model, epochs in (("lstm", 30), ("bilstm", 18), ("pyramid", 8)):
         c = preset_config(model, "seed")
-        assert (c.batch_size, c.lr, c.fixed_length, c.eval_every, c.epochs) == (16, 1e-3, 40, 200, epochs)
+        assert (c.batch_size, c.lr, c.max_length, c.eval_every, c.epochs) == (16, 1e-3, 40, 200, epochs)
         assert not c.train_embeddings and c.schedule == "constant"
     fast = preset_config("bilstm", "fast")
-    assert fast.fixed_length is None and fast.batch_size > 16
+    assert fast.bucket and fast.batch_size > 16
+    with pytest.raises(UserError, match="multiple of 8"):
+        preset_config("pyramid", "seed", fixed_length=36)
 
 
 @pytest.mark.data

@@ -128,6 +128,11 @@ def train_command(
     embeddings: Annotated[str | None, typer.Option(help="GloVe name or file")] = None,
     train_embeddings: Annotated[bool | None, typer.Option(help="fine-tune the word vectors")] = None,
     max_length: Annotated[int | None, typer.Option(help="tokens kept per tweet")] = None,
+    fixed_length: Annotated[
+        int | None, typer.Option(help="pad every batch to exactly N tokens (the study: 40)")
+    ] = None,
+    bucket: Annotated[bool | None, typer.Option(help="batch tweets of similar length together")] = None,
+    dropout: Annotated[float | None, typer.Option(help="dropout on the final state")] = None,
     precision: Annotated[str | None, typer.Option(help="Lightning precision: 32-true, bf16-mixed, 16-mixed")] = None,
     early_stopping: Annotated[int | None, typer.Option(help="stop after N validations without improvement")] = None,
     accelerator: Annotated[str, typer.Option(help="cpu, gpu or auto")] = "auto",
@@ -167,6 +172,9 @@ def train_command(
             embeddings=embeddings,
             train_embeddings=train_embeddings,
             max_length=max_length,
+            fixed_length=fixed_length,
+            bucket=bucket,
+            dropout=dropout,
             precision=precision,
             early_stopping=early_stopping,
             accelerator=accelerator,

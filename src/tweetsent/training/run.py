@@ -15,6 +15,7 @@ import json
 import math
 import os
 import platform
+import resource
 import signal
 import sys
 import threading
@@ -102,7 +103,7 @@ def train(
         fixed_length=config.fixed_length,
         max_length=config.max_length,
         shuffle=True,
-        bucket=config.fixed_length is None,
+        bucket=config.bucket and config.fixed_length is None,
         seed=config.seed,
     )
     val_batches = TweetBatches(val_split, 1024, max_length=config.max_length, bucket=True)
@@ -207,6 +208,7 @@ def train(
         "train_tweets_per_second": round(recorder.tweets / max(recorder.train_seconds, 1e-9), 1),
         "parameters": sum(p.numel() for p in model.parameters()),
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "device": "gpu" if on_gpu else "cpu",
         "precision": _precision(config),
         **evaluate_splits(
