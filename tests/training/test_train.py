@@ -137,6 +137,9 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
     for key in a:
         torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=1e-5)
     assert read_rows(tmp_path / "straight") == read_rows(tmp_path / "resumed")
+    # Lightning's own log of the first part survives; the resumed part logs beside it.
+    assert (tmp_path / "resumed/logs/metrics.csv").is_file()
+    assert (tmp_path / "resumed/logs/resume-1/metrics.csv").is_file()
 
 
 def test_two_process_ddp_on_cpu(fixture_run: tuple[Path, dict[str, Any], Path], tmp_path: Path) -> None:

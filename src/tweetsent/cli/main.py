@@ -257,6 +257,8 @@ def run() -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
     warnings.filterwarnings("ignore", message=r".*does not have many workers")
     warnings.filterwarnings("ignore", message=r".*Checkpoint directory .* exists and is not empty")
+    # Mid-epoch resume is handled by our Reshuffle callback (it skips the batches already trained on).
+    warnings.filterwarnings("ignore", message=r".*resuming from a checkpoint that ended before the epoch ended")
     try:
         app()
     except UserError as e:

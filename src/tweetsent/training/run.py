@@ -140,7 +140,7 @@ def train(
         precision=_precision(config),  # type: ignore[arg-type]
         num_sanity_val_steps=0,
         callbacks=callbacks,
-        logger=loggers(run_dir),
+        logger=loggers(run_dir, resume),
         enable_progress_bar=progress,
         enable_model_summary=False,
         plugins=[AtomicCheckpointIO()],
@@ -230,9 +230,11 @@ def train(
     return summary
 
 
-def loggers(run_dir: Path) -> list[Logger]:
-    """Lightning's CSV log, plus TensorBoard when it is installed."""
-    chosen: list[Logger] = [CSVLogger(run_dir, name="logs", version="")]
+def loggers(run_dir: Path, resume: bool) -> list[Logger]:
+    """Lightning's CSV log, plus TensorBoard when it is installed. A resumed run logs into a new version
+    folder: Lightning's CSV logger would otherwise replace the first part's file."""
+    version = f"resume-{len(list((run_dir / 'logs').glob('resume-*'))) + 1}" if resume else ""
+    chosen: list[Logger] = [CSVLogger(run_dir, name="logs", version=version)]
     if importlib.util.find_spec("tensorboard") is not None:
         from lightning.pytorch.loggers import TensorBoardLogger
 
