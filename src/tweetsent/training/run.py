@@ -33,8 +33,8 @@ from torch.utils.data import DataLoader
 from tweetsent import __version__, paths
 from tweetsent.atomic import write_json
 from tweetsent.data.batches import TweetBatches
-from tweetsent.data.prepare import PRESETS, PrepareConfig, Prepared, Split, prepare
-from tweetsent.data.sources import DataFiles, locate
+from tweetsent.data.prepare import PRESETS, Split, prepare
+from tweetsent.data.sources import locate
 from tweetsent.embeddings.glove import embedding_matrix
 from tweetsent.errors import UserError
 from tweetsent.evaluation.metrics import split_metrics
@@ -64,10 +64,6 @@ def _precision(config: TrainConfig) -> str:
     return config.precision or "bf16-mixed"
 
 
-def load_data(prepare_config: PrepareConfig, files: DataFiles) -> Prepared:
-    return prepare(files, prepare_config, paths.cache_dir())
-
-
 def train(
     config: TrainConfig,
     run_dir: Path,
@@ -91,7 +87,7 @@ def train(
 
     prepare_config = PRESETS[config.preset]
     files = locate(paths.data_dir(data_dir))
-    prepared = load_data(prepare_config, files)
+    prepared = prepare(files, prepare_config, paths.cache_dir())
     vectors = embedding_matrix(prepared.vocab, config.embeddings, paths.cache_dir(), paths.glove_dir(), config.seed)
 
     train_split = seeded_subset(prepared["train"], config.train_size, config.seed)
