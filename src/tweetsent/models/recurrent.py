@@ -43,13 +43,28 @@ def run_lstm(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor, pack: bool) 
 
 
 class RecurrentClassifier(nn.Module):
-    """Shared parts: the embedding (from GloVe, frozen unless `train_embeddings`), trimming, the head."""
+    """Shared parts: the embedding (from GloVe, frozen unless `train_embeddings`), trimming, dropout and the
+    linear head on the final state."""
 
-    def __init__(self, vocab_size: int, embed_dim: int, train_embeddings: bool, pack: bool) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        final_dim: int,
+        num_classes: int,
+        train_embeddings: bool,
+        pack: bool,
+        dropout: float,
+    ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
         self.embedding.weight.requires_grad_(train_embeddings)
         self.pack = pack
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(final_dim, num_classes)
+
+    def classify(self, final: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(final))
 
     def embed(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = lengths.clamp(min=1)
@@ -72,11 +87,10 @@ class LSTMClassifier(RecurrentClassifier):
         pack: bool = False,
         dropout: float = 0.0,
     ) -> None:
-        super().__init__(vocab_size, embed_dim, train_embeddings, pack)
+        final_dim = hidden * (2 if bidirectional else 1)
+        super().__init__(vocab_size, embed_dim, final_dim, num_classes, train_embeddings, pack, dropout)
         self.forward_lstm = nn.LSTM(embed_dim, hidden, batch_first=True)
         self.backward_lstm = nn.LSTM(embed_dim, hidden, batch_first=True) if bidirectional else None
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x, lengths = self.embed(ids, lengths)
@@ -84,7 +98,7 @@ class LSTMClassifier(RecurrentClassifier):
         if self.backward_lstm is not None:
             _, back = run_lstm(self.backward_lstm, reverse_within_length(x, lengths), lengths, self.pack)
             final = torch.cat([final, back], dim=-1)
-        return self.head(self.dropout(final))
+        return self.classify(final)
 
 
 class PyramidLSTM(RecurrentClassifier):
@@ -101,13 +115,11 @@ class PyramidLSTM(RecurrentClassifier):
         pack: bool = False,
         dropout: float = 0.0,
     ) -> None:
-        super().__init__(vocab_size, embed_dim, train_embeddings, pack)
+        super().__init__(vocab_size, embed_dim, hidden[-1], num_classes, train_embeddings, pack, dropout)
         sizes = [embed_dim] + [2 * h for h in hidden[:-1]]
         self.layers: list[nn.LSTM] = nn.ModuleList(  # type: ignore[assignment]
             nn.LSTM(i, h, batch_first=True) for i, h in zip(sizes, hidden, strict=True)
         )
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden[-1], num_classes)
 
     @staticmethod
     def halve(x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,4 +136,4 @@ class PyramidLSTM(RecurrentClassifier):
             out, final = run_lstm(lstm, x, lengths, self.pack)
             if i < len(self.layers) - 1:
                 x, lengths = self.halve(out, lengths)
-        return self.head(self.dropout(final))
+        return self.classify(final)
