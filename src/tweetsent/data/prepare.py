@@ -146,7 +146,7 @@ def _split_table(ids: pa.ListArray, labels: np.ndarray, texts: pa.Array | None) 
     return pa.table(columns)
 
 
-def _at_least_one_token(ids: pa.ListArray) -> pa.ListArray:
+def at_least_one_token(ids: pa.ListArray) -> pa.ListArray:
     """Evaluation tweets that clean to nothing still get an answer: they become a single <unk>."""
     lengths = pc.list_value_length(ids).to_numpy(zero_copy_only=False)
     if lengths.min(initial=1) > 0:
@@ -190,7 +190,7 @@ def build(files: DataFiles, config: PrepareConfig, out: Path) -> dict[str, Any]:
     train_idx, val_idx = stratified_split(labels, config.val_fraction, config.seed)
     vocab = Vocab.build(train_tokens.take(pa.array(train_idx)), config.min_count, config.max_vocab)
     train_ids = vocab.encode(train_tokens)
-    test_ids = _at_least_one_token(vocab.encode(_tokens(test_raw, config.cleaning)))
+    test_ids = at_least_one_token(vocab.encode(_tokens(test_raw, config.cleaning)))
     test_link = has_link(test_raw.texts)
     seed_rows = pa.array(np.flatnonzero(~test_link))
 

@@ -8,11 +8,13 @@ model/vocab.txt         the token vocabulary (token<TAB>count)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -20,8 +22,9 @@ from torch import nn
 
 from tweetsent.atomic import atomic_dir
 from tweetsent.data.batches import TweetBatches
-from tweetsent.data.cleaning import CleaningConfig
-from tweetsent.data.prepare import Split
+from tweetsent.data.cleaning import CleaningConfig, clean_texts
+from tweetsent.data.prepare import Split, at_least_one_token
+from tweetsent.data.tokenizer import tokenize
 from tweetsent.data.vocab import Vocab
 from tweetsent.errors import UserError
 from tweetsent.evaluation.metrics import LABELS
@@ -32,6 +35,9 @@ FORMAT_VERSION = 1
 
 @dataclass
 class Artifact:
+    """A loaded classifier. Every kind of model takes (ids (B, T), lengths (B,)) and returns logits (B, 3);
+    `encode` turns raw texts into those ids with exactly the cleaning and tokenization used in training."""
+
     model: nn.Module
     vocab: Vocab
     cleaning: CleaningConfig
@@ -40,6 +46,19 @@ class Artifact:
     @property
     def max_length(self) -> int:
         return int(self.config["max_length"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.config.get("kind", "recurrent"))
+
+    def encode(self, texts: Sequence[str] | pa.Array) -> Split:
+        """Raw texts -> a Split (labels all zero) ready for `predict_split`. A text with no known token becomes
+        one UNK token, as in prepare, so every text gets an answer."""
+        column = texts if isinstance(texts, pa.Array) else pa.array(list(texts), type=pa.string())
+        ids = at_least_one_token(self.vocab.encode(tokenize(clean_texts(column, self.cleaning))))
+        flat = ids.values.to_numpy(zero_copy_only=False).astype(np.int32)
+        offsets = ids.offsets.to_numpy().astype(np.int64)
+        return Split("texts", flat, offsets - offsets[0], np.zeros(len(column), dtype=np.int8), column)
 
 
 def save_artifact(
