@@ -1,3 +1,25 @@
-"""tweetsent: train, compare, evaluate and serve tweet sentiment classifiers on Sentiment140."""
+"""tweetsent: train, compare, evaluate and serve tweet sentiment classifiers on Sentiment140.
+
+import tweetsent
+clf = tweetsent.load("runs/bilstm-fast")       # a run directory or its model/ folder
+clf.predict(["what a great day"])              # labels and per-label probabilities
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+__all__ = ["Classifier", "Prediction", "__version__", "load"]
+
+if TYPE_CHECKING:
+    from tweetsent.inference.classifier import Classifier, Prediction, load
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import tweetsent` (and the CLI's start) does not pay for torch until a model is loaded.
+    if name in ("Classifier", "Prediction", "load"):
+        from tweetsent.inference import classifier
+
+        return getattr(classifier, name)
+    raise AttributeError(f"module 'tweetsent' has no attribute {name!r}")

@@ -115,7 +115,7 @@ def prepare(
 
 @app.command("train")
 def train_command(
-    model: Annotated[str, typer.Argument(help="lstm, bilstm or pyramid")],
+    model: Annotated[str, typer.Argument(help="lstm, bilstm, pyramid or bert")],
     preset: Preset = "fast",
     out: Annotated[Path | None, typer.Option(help="run directory [default: runs/MODEL-PRESET]")] = None,
     epochs: Annotated[float | None, typer.Option(help="epochs over the training split")] = None,
@@ -123,7 +123,7 @@ def train_command(
     train_size: Annotated[int | None, typer.Option(help="train on a seeded random subset of this size")] = None,
     val_size: Annotated[int | None, typer.Option(help="validate on a seeded random subset of this size")] = None,
     batch_size: Annotated[int | None, typer.Option(help="tweets per step (per device)")] = None,
-    lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
+    lr: Annotated[float | None, typer.Option(help="learning rate (bert: of the pretrained encoder)")] = None,
     eval_every: Annotated[int | None, typer.Option(help="steps between validation-sample and test evaluations")] = None,
     embeddings: Annotated[str | None, typer.Option(help="GloVe name or file")] = None,
     train_embeddings: Annotated[bool | None, typer.Option(help="fine-tune the word vectors")] = None,
@@ -135,6 +135,17 @@ def train_command(
     dropout: Annotated[float | None, typer.Option(help="dropout on the final state")] = None,
     precision: Annotated[str | None, typer.Option(help="Lightning precision: 32-true, bf16-mixed, 16-mixed")] = None,
     early_stopping: Annotated[int | None, typer.Option(help="stop after N validations without improvement")] = None,
+    grad_accum: Annotated[int | None, typer.Option(help="batches per optimiser step (gradient accumulation)")] = None,
+    schedule: Annotated[str | None, typer.Option(help="constant, or linear (warm-up, then decay)")] = None,
+    warmup_steps: Annotated[int | None, typer.Option(help="warm-up steps of the linear schedule")] = None,
+    pretrained: Annotated[
+        str | None, typer.Option(help="bert: Hugging Face model id or local folder [default: all-MiniLM-L6-v2]")
+    ] = None,
+    head_lr: Annotated[float | None, typer.Option(help="bert: learning rate of the new classification head")] = None,
+    freeze_encoder: Annotated[bool, typer.Option("--freeze-encoder", help="bert: train the head only")] = False,
+    clean: Annotated[
+        bool | None, typer.Option("--clean/--no-clean", help="bert: apply the cleaning rules before the tokenizer")
+    ] = None,
     accelerator: Annotated[str, typer.Option(help="cpu, gpu or auto")] = "auto",
     devices: Annotated[str, typer.Option(help="number of devices, or auto")] = "auto",
     num_nodes: Annotated[int, typer.Option(help="machines for multi-node DDP")] = 1,
@@ -177,6 +188,13 @@ def train_command(
             dropout=dropout,
             precision=precision,
             early_stopping=early_stopping,
+            grad_accum=grad_accum,
+            schedule=schedule,
+            warmup_steps=warmup_steps,
+            pretrained=pretrained,
+            head_lr=head_lr,
+            freeze_encoder=freeze_encoder or None,
+            clean=clean,
             accelerator=accelerator,
             devices=devices,
             num_nodes=num_nodes,
@@ -191,14 +209,6 @@ def train_command(
     if summary is not None:
         print_run_summary(summary)
         console.print(f"run written to {run_dir}")
-
-
-@app.command("evaluate")
-def evaluate_command(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
-    """Recompute a run's summary metrics and plots from its model/ artifact."""
-    from tweetsent.evaluation.evaluate import evaluate_run
-
-    print_run_summary(evaluate_run(run_dir))
 
 
 def print_run_summary(s: dict) -> None:
@@ -269,5 +279,14 @@ def run() -> None:
         sys.exit(130)
 
 
+# `compare` lives in its own module too; importing it registers the command.
+import tweetsent.cli.compare_command  # noqa: E402, F401
+
+# predict, serve, calibrate and evaluate live in their own module; importing it registers them on `app`.
+from tweetsent.cli import inference_commands  # noqa: E402, F401
+
 if __name__ == "__main__":
-    run()
+    # `python -m tweetsent.cli.main`: run the imported module's app, the one the other commands registered on.
+    from tweetsent.cli.main import run as main_run
+
+    main_run()

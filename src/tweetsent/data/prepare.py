@@ -158,17 +158,15 @@ def _label_counts(labels: np.ndarray) -> list[int]:
     return np.bincount(labels.astype(np.int64), minlength=3).tolist()
 
 
-def build(files: DataFiles, config: PrepareConfig, out: Path) -> dict[str, Any]:
-    """Read, clean, tokenize, split and index; write the split files into `out`. Returns the stats."""
-    train_raw = read_sentiment140(files.train.path, files.train.member)
-    test_raw = read_sentiment140(files.test.path, files.test.member)
-    if len(train_raw) == 0:
-        raise UserError(f"{files.train}: no training rows left after skipping bad rows")
-
-    dropped: dict[str, int] = {f"train {k}": v for k, v in train_raw.skipped.items()}
-    dropped.update({f"test {k}": v for k, v in test_raw.skipped.items()})
+def select_training_rows(
+    train_raw: RawTweets, cleaning: CleaningConfig
+) -> tuple[np.ndarray, pa.ListArray, dict[str, int]]:
+    """The rows of the training file that become training or validation tweets (no link when that rule is on,
+    not neutral, not empty after cleaning), their word tokens, and how many rows each rule dropped.
+    `build` and the BERT tokenizer cache (which needs the texts of these rows) share it."""
+    dropped: dict[str, int] = {}
     keep = np.ones(len(train_raw), dtype=bool)
-    if config.cleaning.drop_link_tweets:
+    if cleaning.drop_link_tweets:
         link = has_link(train_raw.texts)
         dropped["train tweet with a link"] = int(link.sum())
         keep &= ~link
@@ -178,11 +176,24 @@ def build(files: DataFiles, config: PrepareConfig, out: Path) -> dict[str, Any]:
         keep &= ~neutral
 
     kept_rows = np.flatnonzero(keep)
-    train_tokens = _tokens(train_raw, config.cleaning).take(pa.array(kept_rows))
+    train_tokens = _tokens(train_raw, cleaning).take(pa.array(kept_rows))
     nonempty = pc.list_value_length(train_tokens).to_numpy(zero_copy_only=False) > 0
     dropped["train empty after cleaning"] = int((~nonempty).sum())
     train_tokens = train_tokens.filter(pa.array(nonempty))
-    kept_rows = kept_rows[nonempty]
+    return kept_rows[nonempty], train_tokens, dropped
+
+
+def build(files: DataFiles, config: PrepareConfig, out: Path) -> dict[str, Any]:
+    """Read, clean, tokenize, split and index; write the split files into `out`. Returns the stats."""
+    train_raw = read_sentiment140(files.train.path, files.train.member)
+    test_raw = read_sentiment140(files.test.path, files.test.member)
+    if len(train_raw) == 0:
+        raise UserError(f"{files.train}: no training rows left after skipping bad rows")
+
+    dropped: dict[str, int] = {f"train {k}": v for k, v in train_raw.skipped.items()}
+    dropped.update({f"test {k}": v for k, v in test_raw.skipped.items()})
+    kept_rows, train_tokens, selection_dropped = select_training_rows(train_raw, config.cleaning)
+    dropped.update(selection_dropped)
     labels = train_raw.labels[kept_rows]
     if len(np.unique(labels)) < 2:
         raise UserError(f"{files.train}: training data needs negative and positive tweets")

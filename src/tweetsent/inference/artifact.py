@@ -106,6 +106,10 @@ def load_artifact(path: str | Path) -> Artifact:
     folder = resolve_model_dir(path)
     try:
         config = json.loads((folder / "config.json").read_text())
+        if isinstance(config, dict) and config.get("kind") == "bert":
+            from tweetsent.inference.bert_artifact import load_bert_artifact
+
+            return load_bert_artifact(folder, config)
         vocab = Vocab.load(folder / "vocab.txt")
         state = load_file(str(folder / "model.safetensors"))
     except (OSError, ValueError, SafetensorError) as e:

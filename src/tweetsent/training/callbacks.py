@@ -20,7 +20,9 @@ from tweetsent.data.prepare import Split
 from tweetsent.evaluation.metrics import split_metrics
 from tweetsent.inference.artifact import predict_split
 
-COLUMNS = ("step", "epoch", "split", "loss", "accuracy")
+# The five SPEC columns first; `seconds` (wall time since training started, for curves against time) and
+# `accuracy_binary` (gold negative/positive tweets only; equal to accuracy on train and val) follow.
+COLUMNS = ("step", "epoch", "split", "loss", "accuracy", "seconds", "accuracy_binary")
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -45,17 +47,19 @@ class Reshuffle(Callback):
         # plain dataloader at its first batch (ending the epoch early): re-draw this epoch's plan and drop the
         # batches already trained on. Under DDP each step took one batch per process and the sampler deals
         # batches round-robin, so dropping done x world_size keeps every process on its own next batch.
+        # With gradient accumulation a step took `accumulate` batches per process.
         self.batches.set_epoch(trainer.current_epoch)
-        per_process = math.ceil(len(self.batches) / trainer.world_size)
+        accumulate = trainer.accumulate_grad_batches
+        per_process = math.ceil(math.ceil(len(self.batches) / trainer.world_size) / accumulate)
         done = trainer.global_step - trainer.current_epoch * per_process
         if 0 < done < per_process:
-            self.batches.skip(done * trainer.world_size)
+            self.batches.skip(done * accumulate * trainer.world_size)
 
 
 class RunRecorder(Callback):
-    """Writes metrics.csv (step, epoch, split, loss, accuracy): train rows averaged over each `log_every` window,
-    val (a fixed sample) and test rows every `eval_every` steps, and full-validation rows at epoch ends.
-    Also keeps the training time net of evaluation, for tweets/s."""
+    """Writes metrics.csv (step, epoch, split, loss, accuracy, seconds, accuracy_binary): train rows averaged over
+    each `log_every` window, val (a fixed sample) and test rows every `eval_every` steps, and full-validation rows
+    at epoch ends. Also keeps the training time net of evaluation, for tweets/s."""
 
     def __init__(
         self, run_dir: Path, val_sample: Split, test: Split, eval_every: int, log_every: int, max_length: int
@@ -66,24 +70,36 @@ class RunRecorder(Callback):
         self.eval_every = eval_every
         self.log_every = log_every
         self.max_length = max_length
-        self.rows: dict[tuple[int, str], tuple[float, float, float]] = {}
+        # (step, split) -> (epoch, loss, accuracy, seconds, accuracy_binary)
+        self.rows: dict[tuple[int, str], tuple[float, float, float, float, float]] = {}
         self.window: list[torch.Tensor] = []
         self.tweets = 0
         self.train_seconds = 0.0
         self.eval_seconds = 0.0
         self._tick = 0.0
+        self._last_step = 0
+        self.wall_offset = 0.0  # wall seconds trained before a resume
+        self._started = time.perf_counter()
 
     # -- resumable state -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"tweets": self.tweets, "train_seconds": self.train_seconds, "eval_seconds": self.eval_seconds}
+        return {
+            "tweets": self.tweets,
+            "train_seconds": self.train_seconds,
+            "eval_seconds": self.eval_seconds,
+            "wall_seconds": self._wall(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.tweets = state["tweets"]
         self.train_seconds = state["train_seconds"]
         self.eval_seconds = state["eval_seconds"]
+        self.wall_offset = state.get("wall_seconds", 0.0)
 
     # -- hooks, in the order Lightning calls them ------------------------------------------------------
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._started = time.perf_counter()
+        self._last_step = trainer.global_step
         if self.path.is_file():  # resuming (the checkpoint is restored by now): keep rows up to its step
             with open(self.path, newline="") as f:
                 for r in csv.DictReader(f):
@@ -92,6 +108,8 @@ class RunRecorder(Callback):
                             float(r["epoch"]),
                             float(r["loss"]),
                             float(r["accuracy"]),
+                            float(r.get("seconds") or "nan"),  # files of older versions lack the last two
+                            float(r.get("accuracy_binary") or r["accuracy"]),
                         )
 
     def on_train_batch_start(
@@ -115,11 +133,14 @@ class RunRecorder(Callback):
             )
         )
         step = trainer.global_step
+        if step == self._last_step:  # gradient accumulation: no optimiser step after this batch
+            return
+        self._last_step = step
         epoch = self._epoch(trainer)
         if step % self.log_every == 0 and self.window:
             loss_sum, correct, n = torch.stack(self.window).sum(0).tolist()
             self.window = []
-            self.rows[(step, "train")] = (epoch, loss_sum / n, correct / n)
+            self.rows[(step, "train")] = (epoch, loss_sum / n, correct / n, self._wall(), correct / n)
             pl_module.log("tweets/s", self.tweets / max(self.train_seconds, 1e-9), prog_bar=True)
             self._write(trainer)
         if step % self.eval_every == 0:
@@ -133,13 +154,17 @@ class RunRecorder(Callback):
         if trainer.sanity_checking or "val_loss" not in trainer.callback_metrics:
             return
         metrics = trainer.callback_metrics
-        row = (self._epoch(trainer), float(metrics["val_loss"]), float(metrics["val_accuracy"]))
+        accuracy = float(metrics["val_accuracy"])
+        row = (self._epoch(trainer), float(metrics["val_loss"]), accuracy, self._wall(), accuracy)
         self.rows[(trainer.global_step, "val")] = row
         self._write(trainer)
 
     # -- helpers ---------------------------------------------------------------------------------------
+    def _wall(self) -> float:
+        return self.wall_offset + time.perf_counter() - self._started
+
     def _epoch(self, trainer: L.Trainer) -> float:
-        return trainer.global_step / max(1, trainer.num_training_batches)
+        return trainer.global_step * trainer.accumulate_grad_batches / max(1, trainer.num_training_batches)
 
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Loss and accuracy on the validation sample and the test set (rank 0; the inner module, so no
@@ -150,7 +175,8 @@ class RunRecorder(Callback):
         model: torch.nn.Module = pl_module.model  # type: ignore[assignment]
         for name, split in (("val", self.val_sample), ("test", self.test)):
             m = split_metrics(predict_split(model, split, self.max_length), split.labels)
-            self.rows[(trainer.global_step, name)] = (self._epoch(trainer), m["loss"], m["accuracy"])
+            row = (self._epoch(trainer), m["loss"], m["accuracy"], self._wall(), m["accuracy_binary"])
+            self.rows[(trainer.global_step, name)] = row
         self.eval_seconds += time.perf_counter() - start
         self._write(trainer)
 
@@ -161,9 +187,11 @@ class RunRecorder(Callback):
             writer = csv.writer(f)
             writer.writerow(COLUMNS)
             order = {"train": 0, "val": 1, "test": 2}
-            for (step, split), (epoch, loss, acc) in sorted(
+            for (step, split), (epoch, loss, acc, seconds, binary) in sorted(
                 self.rows.items(), key=lambda kv: (kv[0][0], order[kv[0][1]])
             ):
-                writer.writerow([step, f"{epoch:.4f}", split, f"{loss:.6f}", f"{acc:.6f}"])
+                writer.writerow(
+                    [step, f"{epoch:.4f}", split, f"{loss:.6f}", f"{acc:.6f}", f"{seconds:.2f}", f"{binary:.6f}"]
+                )
             f.flush()
             os.fsync(f.fileno())

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from tweetsent.errors import UserError
 from tweetsent.evaluation.metrics import split_metrics
 from tweetsent.evaluation.plots import write_run_plots
 from tweetsent.inference.artifact import predict_split, save_artifact
-from tweetsent.models import build_model
+from tweetsent.models import MODELS, build_model
 from tweetsent.training.callbacks import AtomicCheckpointIO, Reshuffle, RunRecorder
 from tweetsent.training.config import TrainConfig
 from tweetsent.training.system import SentimentSystem
@@ -48,11 +49,16 @@ from tweetsent.training.system import SentimentSystem
 EVAL_SPLITS = ("val", "test", "test_seed")
 
 
+def seeded_rows(n: int, size: int | None, seed: int) -> np.ndarray | None:
+    """The sorted rows of a seeded random subset of `size` out of `n` (None: all of them)."""
+    if size is None or size >= n:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
 def seeded_subset(split: Split, size: int | None, seed: int) -> Split:
-    if size is None or size >= len(split):
-        return split
-    rows = np.sort(np.random.default_rng(seed).choice(len(split), size=size, replace=False))
-    return split.subset(rows)
+    rows = seeded_rows(len(split), size, seed)
+    return split if rows is None else split.subset(rows)
 
 
 def model_kwargs(config: TrainConfig, on_gpu: bool) -> dict[str, Any]:
@@ -88,10 +94,25 @@ def train(
     prepare_config = PRESETS[config.preset]
     files = locate(paths.data_dir(data_dir))
     prepared = prepare(files, prepare_config, paths.cache_dir())
-    vectors = embedding_matrix(prepared.vocab, config.embeddings, paths.cache_dir(), paths.glove_dir(), config.seed)
+    bert = MODELS[config.model].kind == "bert"
+    train_rows = seeded_rows(len(prepared["train"]), config.train_size, config.seed)
+    val_rows = seeded_rows(len(prepared["val"]), config.val_size, config.seed)
+    if bert:
+        # A pretrained encoder brings its own tokenizer: the same rows, tokenized by it (cached).
+        from tweetsent.training.bert import bert_inputs
 
-    train_split = seeded_subset(prepared["train"], config.train_size, config.seed)
-    val_split = seeded_subset(prepared["val"], config.val_size, config.seed)
+        rows = {"train": train_rows, "val": val_rows, "test": None, "test_seed": None}
+        inputs = bert_inputs(config, files, prepared, rows)
+        splits, vectors = inputs.splits, None
+    else:
+        vectors = embedding_matrix(prepared.vocab, config.embeddings, paths.cache_dir(), paths.glove_dir(), config.seed)
+        splits = {
+            "train": prepared["train"] if train_rows is None else prepared["train"].subset(train_rows),
+            "val": prepared["val"] if val_rows is None else prepared["val"].subset(val_rows),
+            "test": prepared["test"],
+            "test_seed": prepared["test_seed"],
+        }
+    train_split, val_split = splits["train"], splits["val"]
     val_sample = seeded_subset(val_split, config.eval_sample, config.seed + 1)
     train_batches = TweetBatches(
         train_split,
@@ -105,16 +126,20 @@ def train(
     val_batches = TweetBatches(val_split, 1024, max_length=config.max_length, bucket=True)
 
     on_gpu = config.accelerator in ("gpu", "cuda") or (config.accelerator == "auto" and torch.cuda.is_available())
-    kwargs = model_kwargs(config, on_gpu)
-    model = build_model(config.model, len(prepared.vocab), vectors.dim, **kwargs)
-    with torch.no_grad():
-        model.embedding.weight.copy_(torch.from_numpy(vectors.matrix))  # type: ignore[union-attr,operator]
+    if vectors is None:
+        kwargs = inputs.model_kwargs
+        model: torch.nn.Module = inputs.build_model()
+    else:
+        kwargs = model_kwargs(config, on_gpu)
+        model = build_model(config.model, len(prepared.vocab), vectors.dim, **kwargs)
+        with torch.no_grad():
+            model.embedding.weight.copy_(torch.from_numpy(vectors.matrix))  # type: ignore[union-attr,operator]
     system = SentimentSystem(model, config)
 
     recorder = RunRecorder(
         run_dir,
         val_sample,
-        prepared["test"],
+        splits["test"],
         config.eval_every,
         min(config.log_every, config.eval_every),
         config.max_length,
@@ -141,13 +166,19 @@ def train(
         enable_model_summary=False,
         plugins=[AtomicCheckpointIO()],
         log_every_n_steps=config.log_every,
+        accumulate_grad_batches=config.grad_accum,
+        # A budget stops training at a step boundary; Lightning then validates once more, so the best
+        # checkpoint and every artifact are written as for a run that ran its epochs.
+        max_time=timedelta(minutes=config.max_minutes) if config.max_minutes else None,
     )
     # Under DDP each process takes every world_size-th batch: an epoch is that many fewer steps.
-    steps_per_epoch = math.ceil(len(train_batches) / trainer.world_size)
+    batches_per_epoch = math.ceil(len(train_batches) / trainer.world_size)
+    # With --grad-accum a step takes that many batches (and Lightning steps on an epoch's last, partial group).
+    steps_per_epoch = math.ceil(batches_per_epoch / config.grad_accum)
     max_steps = config.max_steps if config.max_steps > 0 else math.ceil(config.epochs * steps_per_epoch)
     trainer.fit_loop.epoch_loop.max_steps = max_steps
     trainer.fit_loop.max_epochs = math.ceil(max_steps / steps_per_epoch)
-    trainer.val_check_interval = min(steps_per_epoch, max_steps)  # validate at least once
+    trainer.val_check_interval = min(batches_per_epoch, max_steps * config.grad_accum)  # in batches; at least once
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
@@ -199,6 +230,9 @@ def train(
         "epochs": round(trainer.global_step / steps_per_epoch, 4),
         "steps": trainer.global_step,
         "best_step": best_step,
+        "max_steps": max_steps,
+        "budget_minutes": config.max_minutes,
+        "stopped_by_budget": bool(config.max_minutes) and trainer.global_step < max_steps,
         "train_seconds": round(recorder.train_seconds, 2),
         "fit_seconds": round(fit_seconds, 2),
         "train_tweets_per_second": round(recorder.tweets / max(recorder.train_seconds, 1e-9), 1),
@@ -208,19 +242,26 @@ def train(
         "device": "gpu" if on_gpu else "cpu",
         "precision": _precision(config),
         **evaluate_splits(
-            model, {"val": val_split, "test": prepared["test"], "test_seed": prepared["test_seed"]}, config.max_length
+            model, {"val": val_split, "test": splits["test"], "test_seed": splits["test_seed"]}, config.max_length
         ),
     }
-    save_artifact(
-        run_dir / "model",
-        model_name=config.model,
-        model_kwargs={**kwargs, "pack": False},
-        model=model,
-        vocab=prepared.vocab,
-        cleaning=prepare_config.cleaning,
-        max_length=config.max_length,
-        extra={"preset": config.preset, "embeddings": vectors.source, "train_config": config.to_dict()},
-    )
+    if vectors is None:
+        inputs.save(
+            run_dir / "model",
+            model,  # type: ignore[arg-type]
+            extra={"preset": config.preset, "train_config": config.to_dict()},
+        )
+    else:
+        save_artifact(
+            run_dir / "model",
+            model_name=config.model,
+            model_kwargs={**kwargs, "pack": False},
+            model=model,
+            vocab=prepared.vocab,
+            cleaning=prepare_config.cleaning,
+            max_length=config.max_length,
+            extra={"preset": config.preset, "embeddings": vectors.source, "train_config": config.to_dict()},
+        )
     write_json(run_dir / "summary.json", summary)
     write_run_plots(run_dir, summary)
     return summary

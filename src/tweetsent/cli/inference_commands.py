@@ -1,0 +1,325 @@
+"""Commands that use a trained model: predict, serve, calibrate, evaluate. Registered on the main app.
+
+Only what a command needs is imported inside it, so `predict` starts without Lightning, sklearn or
+matplotlib (startup to first prediction well under 2 s for a recurrent model).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+from rich.table import Table
+
+from tweetsent.cli.main import app, console, err_console, print_run_summary
+from tweetsent.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from tweetsent.inference.classifier import Classifier
+
+OUTPUT_FORMATS = ("table", "csv", "jsonl")
+# Above this many texts `predict` shows a progress bar (on stderr).
+PROGRESS_FROM = 20_000
+
+RunDir = Annotated[Path, typer.Argument(help="a run directory or its model/ folder")]
+NeutralMargin = Annotated[
+    float | None,
+    typer.Option(help="neutral when |p(pos) - p(neg)| < this (default: the calibrated margin; 0 disables)"),
+]
+Device = Annotated[str, typer.Option(help="cpu, cuda or auto")]
+Precision = Annotated[str, typer.Option(help="auto (bf16 where the hardware has it), fp32 or bf16")]
+InputFormat = Annotated[
+    str | None, typer.Option("--input-format", help="lines, csv, tsv or jsonl (default: from the file name)")
+]
+TextColumn = Annotated[str | None, typer.Option(help="column (name or 0-based number) holding the text")]
+LabelColumn = Annotated[str | None, typer.Option(help="column (name or 0-based number) holding the label")]
+LabelMap = Annotated[
+    str | None,
+    typer.Option(help="our label = the file's value, e.g. negative=0,neutral=2,positive=4 (default: the label names)"),
+]
+
+
+def _data_options(fmt: str | None, text_column: str | None, label_column: str | None, label_map: str | None) -> Any:
+    from tweetsent.data.labelled import parse_label_map
+    from tweetsent.evaluation.datafile import DataOptions
+
+    return DataOptions(fmt, text_column, label_column, parse_label_map(label_map))
+
+
+def _pct(x: float) -> str:
+    return f"{x:.2%}"
+
+
+# ---------------------------------------------------------------------------------------------- predict
+
+
+@app.command("predict")
+def predict_command(
+    run_dir: RunDir,
+    texts: Annotated[list[str] | None, typer.Argument(help="tweets to classify", show_default=False)] = None,
+    input_file: Annotated[
+        str | None, typer.Option("--input", "-i", help="a file of tweets: one per line, CSV, TSV or JSONL; - for stdin")
+    ] = None,
+    input_format: InputFormat = None,
+    text_column: TextColumn = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or jsonl")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (atomically), not stdout")] = None,
+    neutral_margin: NeutralMargin = None,
+    batch_size: Annotated[int, typer.Option(help="tweets per forward pass")] = 512,
+    device: Device = "auto",
+    precision: Precision = "auto",
+    progress: Annotated[bool, typer.Option(help="show a progress bar on large inputs")] = True,
+) -> None:
+    """Classify tweets given as arguments, in a file, or on stdin; print labels and probabilities."""
+    if fmt not in OUTPUT_FORMATS:
+        raise UserError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}, not {fmt!r}")
+    if batch_size < 1:
+        raise UserError("--batch-size must be at least 1")
+    if texts and input_file is not None:
+        raise UserError("give tweets as arguments or --input, not both")
+    if not texts and input_file is None:
+        raise UserError("nothing to classify: give tweets as arguments, --input FILE, or --input - for stdin")
+    if input_file is None and (input_format or text_column):
+        raise UserError("--input-format and --text-column apply to --input")
+
+    from tweetsent.inference.artifact import resolve_model_dir
+    from tweetsent.inference.classifier import Classifier
+
+    resolve_model_dir(run_dir)  # a wrong path fails before stdin is read
+    if input_file is not None:
+        from tweetsent.data.labelled import read_tweets
+
+        items = read_tweets(input_file, fmt=input_format, text_column=text_column).texts
+    else:
+        items = list(texts or [])
+    classifier = Classifier.load(
+        run_dir, device=device, batch_size=batch_size, neutral_margin=neutral_margin, precision=precision
+    )
+    probs = _predict_with_progress(classifier, items, progress and len(items) >= PROGRESS_FROM)
+    if output is None:
+        try:
+            _write(sys.stdout, fmt, classifier, items, probs, to_terminal=True)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `| head`: the reader has all it wanted
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    from tweetsent.atomic import atomic_path
+
+    with atomic_path(output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        _write(f, fmt, classifier, items, probs, to_terminal=False)
+    err_console.print(f"{len(items):,} predictions written to {output}", highlight=False)
+
+
+def _predict_with_progress(classifier: Classifier, items: list[str], show: bool) -> np.ndarray:
+    if not show:
+        return classifier.predict_proba(items)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("predicting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("predict", total=len(items))
+        return classifier.predict_proba(items, progress=lambda n: bar.advance(task, n))
+
+
+def _write(
+    out: TextIO, fmt: str, classifier: Classifier, items: list[str], probs: np.ndarray, to_terminal: bool
+) -> None:
+    names = classifier.labels
+    labels = [names[k] for k in classifier.decide(probs).tolist()]
+    rows = probs.tolist()
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["text", "label", *names])
+        writer.writerows(
+            [t, label, *(f"{p:.6f}" for p in row)] for t, label, row in zip(items, labels, rows, strict=True)
+        )
+    elif fmt == "jsonl":
+        for t, label, row in zip(items, labels, rows, strict=True):
+            record = {
+                "text": t,
+                "label": label,
+                "probabilities": {n: round(p, 6) for n, p in zip(names, row, strict=True)},
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    else:
+        _write_table(out, classifier, items, labels, rows, to_terminal)
+
+
+def _write_table(
+    out: TextIO, classifier: Classifier, items: list[str], labels: list[str], rows: list[list[float]], to_terminal: bool
+) -> None:
+    from rich.console import Console
+
+    colour = {"negative": "red", "neutral": "yellow", "positive": "green"}
+    margin = classifier.neutral_margin
+    title = f"{classifier.name}" + (f", neutral band {margin:.3f}" if margin else "")
+    table = Table(title=title, header_style="bold")
+    table.add_column("text", overflow="fold", ratio=1)
+    table.add_column("label")
+    for name in classifier.labels:
+        table.add_column(name, justify="right")
+    for t, label, row in zip(items, labels, rows, strict=True):
+        table.add_row(t, f"[{colour.get(label, 'white')}]{label}[/]", *(_pct(p) for p in row))
+    target = console if to_terminal else Console(file=out, width=120, color_system=None)
+    target.print(table)
+
+
+# ---------------------------------------------------------------------------------------------- serve
+
+
+@app.command("serve")
+def serve_command(
+    run_dir: RunDir,
+    host: Annotated[str, typer.Option(help="address to bind (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    max_batch: Annotated[int, typer.Option(help="most texts per request (and per micro-batch)")] = 512,
+    max_text_length: Annotated[int, typer.Option(help="most characters per text")] = 2000,
+    batch_wait_ms: Annotated[float, typer.Option(help="longest wait to gather a micro-batch")] = 5.0,
+    micro_batching: Annotated[bool, typer.Option(help="share forward passes between concurrent requests")] = True,
+    neutral_margin: NeutralMargin = None,
+    device: Device = "auto",
+    precision: Precision = "auto",
+    access_log: Annotated[bool, typer.Option(help="log every request")] = False,
+) -> None:
+    """Serve the model over HTTP: POST /predict, GET /health, GET /model, docs at /docs."""
+    if max_batch < 1 or max_text_length < 1:
+        raise UserError("--max-batch and --max-text-length must be at least 1")
+    if not 0 <= batch_wait_ms <= 1000:
+        raise UserError("--batch-wait-ms must be between 0 and 1000")
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port must be between 0 and 65535, not {port}")
+    import uvicorn
+
+    from tweetsent.inference.classifier import Classifier
+    from tweetsent.inference.server import ServeSettings, create_app
+
+    classifier = Classifier.load(run_dir, device=device, neutral_margin=neutral_margin, precision=precision)
+    classifier.predict(["warm up"])  # the first pass builds lookup tables: not on a client's time
+    settings = ServeSettings(max_batch, max_text_length, batch_wait_ms, micro_batching)
+    band = f", neutral band {classifier.neutral_margin:.3f}" if classifier.neutral_margin else ""
+    batching = f"micro-batching (wait ≤ {batch_wait_ms:g} ms)" if micro_batching else "no micro-batching"
+    err_console.print(
+        f"serving {classifier.name}{band} on http://{host}:{port} ({batching}); API docs at /docs", highlight=False
+    )
+    try:
+        uvicorn.run(create_app(classifier, settings), host=host, port=port, access_log=access_log, log_level="info")
+    except OSError as e:  # port taken, address not available
+        raise UserError(f"cannot serve on {host}:{port} ({e.strerror or e})") from None
+
+
+# ---------------------------------------------------------------------------------------------- calibrate
+
+
+@app.command("calibrate")
+def calibrate_command(
+    run_dir: RunDir,
+    data: Annotated[
+        str | None, typer.Option(help="labelled tweets with neutrals (CSV, TSV, JSONL), e.g. SemEval-2016 train")
+    ] = None,
+    input_format: InputFormat = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    label_map: LabelMap = None,
+    margin: Annotated[float | None, typer.Option(help="store this margin instead of choosing one (0 disables)")] = None,
+    device: Device = "auto",
+    precision: Precision = "auto",
+) -> None:
+    """Choose the neutral band's margin (best macro-F1 on --data) and store it in the model folder."""
+    from tweetsent.evaluation.datafile import calibrate_file
+
+    options = _data_options(input_format, text_column, label_column, label_map)
+    info = calibrate_file(run_dir, data, options, margin=margin, device=device, precision=precision)
+    m = info["neutral_margin"]
+    if "without_band" not in info:
+        console.print(f"neutral margin set to {m:g}" + (" (band disabled)" if m == 0 else ""))
+        return
+    table = Table(title=f"neutral band on {info['data']}", header_style="bold")
+    for column in ("decision", "3-class accuracy", "macro-F1"):
+        table.add_column(column, justify="right")
+    table.add_row("argmax (no band)", _pct(info["without_band"]["accuracy"]), f"{info['without_band']['macro_f1']:.3f}")
+    table.add_row(f"band, margin {m:.3f}", _pct(info["with_band"]["accuracy"]), f"{info['with_band']['macro_f1']:.3f}")
+    console.print(table)
+    _print_data_line(info)
+    console.print(f"margin {m:.4f} ({info['neutral_share']:.1%} of these tweets neutral) stored in the model folder")
+
+
+def _print_data_line(info: dict[str, Any]) -> None:
+    neg, neu, pos = info["class_counts"]
+    dropped = ", ".join(f"{n:,} {why}" for why, n in info["dropped"].items()) or "none"
+    console.print(
+        f"{info['n']:,} of {info['rows_read']:,} rows used (negative {neg:,} / neutral {neu:,} / positive {pos:,}; "
+        f"text column {info['text_column']!r}, label column {info['label_column']!r}); dropped: {dropped}",
+        highlight=False,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- evaluate
+
+
+@app.command("evaluate")
+def evaluate_command(
+    run_dir: RunDir,
+    data: Annotated[
+        str | None, typer.Option(help="evaluate on this labelled file (CSV, TSV, JSONL) instead of the run's splits")
+    ] = None,
+    input_format: InputFormat = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    label_map: LabelMap = None,
+    name: Annotated[
+        str | None, typer.Option(help="folder name under RUN_DIR/eval (default: from the file name)")
+    ] = None,
+    neutral_margin: NeutralMargin = None,
+    device: Device = "auto",
+    precision: Precision = "auto",
+) -> None:
+    """Recompute a run's metrics and plots, or measure it on any labelled tweet file (--data)."""
+    if data is None:
+        if any(x is not None for x in (input_format, text_column, label_column, label_map, name)):
+            raise UserError("--input-format, --text-column, --label-column, --label-map and --name apply to --data")
+        from tweetsent.evaluation.evaluate import evaluate_run
+
+        summary = evaluate_run(run_dir, neutral_margin=neutral_margin)
+        print_run_summary(summary)
+        band = summary.get("neutral_band")
+        if band:
+            _print_band(band)
+        return
+    from tweetsent.evaluation.datafile import evaluate_file
+
+    options = _data_options(input_format, text_column, label_column, label_map)
+    result, out = evaluate_file(
+        run_dir, data, options, name=name, neutral_margin=neutral_margin, device=device, precision=precision
+    )
+    table = Table(title=f"{result['model']} on {result['name']}", header_style="bold")
+    for column in ("decision", "loss", "accuracy", "binary acc.", "macro-F1"):
+        table.add_column(column, justify="right")
+    rows = [("argmax (no band)", result["metrics"])]
+    if result["neutral_band"]:
+        rows.append((f"neutral band {result['neutral_band']['margin']:.3f}", result["neutral_band"]["metrics"]))
+    for label, m in rows:
+        table.add_row(
+            label, f"{m['loss']:.4f}", _pct(m["accuracy"]), _pct(m["accuracy_binary"]), f"{m['macro_f1']:.3f}"
+        )
+    console.print(table)
+    _print_data_line(result)
+    console.print(f"written to {out}", highlight=False)
+
+
+def _print_band(band: dict[str, Any]) -> None:
+    table = Table(title=f"with the neutral band (margin {band['margin']:.3f})", header_style="bold")
+    for column in ("split", "accuracy", "binary acc.", "macro-F1"):
+        table.add_column(column, justify="right")
+    for split in ("test", "test_seed"):
+        if split in band:
+            m = band[split]
+            table.add_row(split, _pct(m["accuracy"]), _pct(m["accuracy_binary"]), f"{m['macro_f1']:.3f}")
+    console.print(table)

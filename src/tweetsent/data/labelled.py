@@ -1,0 +1,366 @@
+"""Tweets from any file a user has: plain lines, CSV, TSV or JSON lines, with or without labels.
+
+Used by `predict --input` (texts only) and by `evaluate --data` / `calibrate --data` (texts and labels).
+The format comes from the file name (`.csv`, `.tsv`, `.jsonl`, `.txt`; `.gz` and `.zip` are unpacked) or
+`--input-format`. A CSV/TSV header is recognised by its column names; without one, columns are numbered from 0.
+The text and label columns are found by name (text, tweet, label, sentiment, ...) or by content (the longest
+column is the text; the column whose values are labels is the label) unless given. Labels are mapped with a
+label map (`negative=0,neutral=1,positive=2`: our label = the file's value); rows whose label is not in the
+map are dropped and counted, never silently mislabelled.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tweetsent.errors import UserError, at
+
+LABEL_NAMES = ("negative", "neutral", "positive")
+FORMATS = ("lines", "csv", "tsv", "jsonl")
+# Without --label-map, a file's labels must be the names themselves (any case) or their usual abbreviations.
+# Numeric labels mean different things in different sets (Sentiment140: 0/2/4, others 0/1/2, -1/0/1), so they
+# always need an explicit map.
+DEFAULT_LABEL_MAP = {"negative": 0, "neutral": 1, "positive": 2, "neg": 0, "neu": 1, "pos": 2}
+TEXT_NAMES = ("text", "tweet", "tweettext", "tweet_text", "content", "message", "sentence", "body")
+LABEL_COLUMN_NAMES = ("label", "labels", "sentiment", "polarity", "target", "class", "category")
+_SNIFF_ROWS = 200
+# More malformed rows than this share means the format guess (or the file) is wrong: stop instead of skipping.
+_MAX_BAD_SHARE = 0.05
+
+
+@dataclass
+class TweetRows:
+    """Texts of a file (in file order), plus their labels when the file has them."""
+
+    source: str
+    texts: list[str]
+    labels: np.ndarray | None = None  # int8 0 negative, 1 neutral, 2 positive
+    rows_read: int = 0
+    text_column: str | None = None
+    label_column: str | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def parse_label_map(spec: str | None) -> dict[str, int]:
+    """`negative=0,neutral=1,positive=2` -> {"0": 0, "1": 1, "2": 2}. A label may take several values
+    (`negative=0,negative=-1`); a value may not mean two labels."""
+    if spec is None or not spec.strip():
+        return dict(DEFAULT_LABEL_MAP)
+    out: dict[str, int] = {}
+    for item in spec.split(","):
+        name, sep, value = item.partition("=")
+        name, value = name.strip().lower(), value.strip().lower()
+        if not sep or not value:
+            raise UserError(f"--label-map: expected NAME=VALUE items like negative=0,positive=4, got {item!r}")
+        if name not in LABEL_NAMES:
+            raise UserError(f"--label-map: {name!r} is not a label (use negative, neutral, positive)")
+        label = LABEL_NAMES.index(name)
+        if out.get(value, label) != label:
+            raise UserError(f"--label-map: value {value!r} given for both {LABEL_NAMES[out[value]]} and {name}")
+        out[value] = label
+    return out
+
+
+def guess_format(path: str | Path) -> str | None:
+    name = Path(path).name.lower()
+    for suffix in (".gz", ".zip"):
+        name = name.removesuffix(suffix)
+    suffix = Path(name).suffix
+    return {
+        ".csv": "csv",
+        ".tsv": "tsv",
+        ".tab": "tsv",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "jsonl",
+        ".txt": "lines",
+    }.get(suffix)
+
+
+def _read_text(path: str | Path) -> tuple[str, str]:
+    """(label for messages, decoded text) of a file or `-` (stdin)."""
+    if str(path) == "-":
+        data = sys.stdin.buffer.read()
+        label = "<stdin>"
+    else:
+        from tweetsent.data.reader import read_bytes
+
+        p = Path(path)
+        if p.is_dir():
+            raise UserError(f"{p}: is a folder, not a file")
+        data = read_bytes(p)
+        label = str(p)
+    try:
+        return label, data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Sentiment140's own files are latin-1; every byte sequence decodes as latin-1.
+        return label, data.decode("latin-1")
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    # Split on newlines only: str.splitlines would also cut a tweet at \x0b, \x1c or U+2028.
+    for i, line in enumerate(text.split("\n"), start=1):
+        yield i, line.removesuffix("\r")
+
+
+@dataclass
+class _Table:
+    columns: list[str]
+    rows: list[list[str | None]]
+    line_numbers: list[int]
+    malformed: int = 0
+    first_malformed: int | None = None
+
+
+def _read_delimited(source: str, text: str, delimiter: str, wanted: list[str], label_map: dict[str, int]) -> _Table:
+    # TSV has no quoting (tweets in SemEval's TSV contain unbalanced '"'); CSV follows RFC 4180.
+    tsv = delimiter == "\t"
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
+    )
+    csv.field_size_limit(1 << 30)
+    rows: list[list[str | None]] = []
+    numbers: list[int] = []
+    malformed, first_malformed = 0, None
+    try:
+        first = next(reader, None)
+        while first is not None and not any(c.strip() for c in first):
+            first = next(reader, None)
+        if first is None:
+            raise UserError(f"{source}: empty file")
+        first_line = reader.line_num
+        width = len(first)
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != width:
+                malformed += 1
+                first_malformed = first_malformed or reader.line_num
+                continue
+            rows.append(list(row))
+            numbers.append(reader.line_num)
+    except csv.Error as e:
+        raise UserError(f"{at(source, reader.line_num)}not readable as {_kind(delimiter)} ({e})") from None
+    total = len(rows) + 1 + malformed
+    if malformed and malformed > _MAX_BAD_SHARE * total:
+        raise UserError(
+            f"{at(source, first_malformed)}expected {width} {_kind(delimiter)} columns like line {first_line}, "
+            f"found another count ({malformed:,} of {total:,} rows); is --input-format right?"
+        )
+    header = _is_header(first, rows[:_SNIFF_ROWS], wanted, label_map)  # type: ignore[arg-type]
+    columns = [c.strip() for c in first] if header else [str(i) for i in range(width)]
+    if not header:
+        rows.insert(0, list(first))
+        numbers.insert(0, first_line)
+    return _Table(columns, rows, numbers, malformed, first_malformed)
+
+
+def _kind(delimiter: str) -> str:
+    return "TSV" if delimiter == "\t" else "CSV"
+
+
+def _is_header(first: list[str], sample: list[list[str]], wanted: list[str], label_map: dict[str, int]) -> bool:
+    """Whether the first row names the columns: it holds a requested or well-known column name, or a column
+    that is numeric in every other row is not numeric there (as csv.Sniffer decides)."""
+    cells = [c.strip().lower() for c in first]
+    if any(w.lower() in cells for w in wanted if w and not w.isdigit()):
+        return True
+    if any(c in label_map for c in cells):
+        return False
+    if any(c in TEXT_NAMES or c in LABEL_COLUMN_NAMES for c in cells):
+        return True
+    return bool(sample) and any(
+        not _numeric(first[j]) and all(_numeric(r[j]) for r in sample) for j in range(len(first))
+    )
+
+
+def _numeric(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_jsonl(source: str, text: str) -> _Table:
+    columns: dict[str, None] = {}
+    records: list[dict[str, object]] = []
+    numbers: list[int] = []
+    for i, line in _lines(text):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as e:
+            raise UserError(f"{at(source, i)}not valid JSON ({e})") from None
+        if not isinstance(obj, dict):
+            raise UserError(f"{at(source, i)}expected a JSON object per line, found {type(obj).__name__}")
+        records.append(obj)
+        numbers.append(i)
+        for key in obj:
+            columns.setdefault(str(key), None)
+    if not records:
+        raise UserError(f"{source}: empty file")
+    names = list(columns)
+    rows = [[_cell(r.get(n)) for n in names] for r in records]
+    return _Table(names, rows, numbers)
+
+
+def _cell(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return None  # lists and objects are neither texts nor labels
+
+
+def _column(table: _Table, name: str | None, source: str, flag: str) -> int | None:
+    if name is None:
+        return None
+    if name in table.columns:
+        return table.columns.index(name)
+    lowered = [c.lower() for c in table.columns]
+    if name.lower() in lowered:
+        return lowered.index(name.lower())
+    if name.isdigit() and int(name) < len(table.columns):
+        return int(name)
+    shown = ", ".join(repr(c) for c in table.columns[:12])
+    raise UserError(f"{source}: no column {name!r} for {flag} (columns: {shown})")
+
+
+def _by_name(table: _Table, names: tuple[str, ...], exclude: int | None = None) -> int | None:
+    lowered = [c.lower() for c in table.columns]
+    for n in names:
+        if n in lowered and lowered.index(n) != exclude:
+            return lowered.index(n)
+    return None
+
+
+def _text_column(table: _Table, source: str, label_index: int | None) -> int:
+    found = _by_name(table, TEXT_NAMES, exclude=label_index)
+    if found is not None:
+        return found
+    sample = table.rows[:_SNIFF_ROWS]
+    best, best_len = None, -1.0
+    for j in range(len(table.columns)):
+        if j == label_index:
+            continue
+        values = [r[j] for r in sample]
+        if any(v is None for v in values):
+            continue
+        mean = float(np.mean([len(v or "") for v in values])) if values else 0.0
+        if mean > best_len:
+            best, best_len = j, mean
+    if best is None:
+        raise UserError(f"{source}: no text column found; pass --text-column (columns: {', '.join(table.columns)})")
+    return best
+
+
+def _label_column(table: _Table, source: str, label_map: dict[str, int], text_index: int | None) -> int:
+    found = _by_name(table, LABEL_COLUMN_NAMES, exclude=text_index)
+    if found is not None:
+        return found
+    sample = table.rows[:_SNIFF_ROWS]
+    scores = [
+        sum((r[j] or "").strip().lower() in label_map for r in sample) if j != text_index else -1
+        for j in range(len(table.columns))
+    ]
+    if not scores or max(scores) <= 0:
+        raise UserError(
+            f"{source}: no column holds labels of the label map; pass --label-column and --label-map "
+            f"(columns: {', '.join(table.columns)})"
+        )
+    return int(np.argmax(scores))
+
+
+def read_tweets(
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    label_map: dict[str, int] | None = None,
+    with_labels: bool = False,
+) -> TweetRows:
+    """Read texts (and, with `with_labels`, labels mapped through `label_map`) from a file or `-` (stdin)."""
+    fmt = fmt or guess_format(path) or ("lines" if str(path) == "-" or not with_labels else None)
+    if fmt is not None and fmt not in FORMATS:
+        raise UserError(f"--input-format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    source, text = _read_text(path)
+    if fmt is None:  # a labelled file with an unknown suffix: sniff it
+        head = text.lstrip()[:1]
+        first_line = text.split("\n", 1)[0]
+        fmt = "jsonl" if head == "{" else "tsv" if "\t" in first_line else "csv"
+    if fmt == "lines":
+        if with_labels:
+            raise UserError(f"{source}: plain lines have no labels; use a CSV, TSV or JSONL file (--input-format)")
+        lines = [line for _, line in _lines(text) if line.strip()]
+        return TweetRows(source, lines, rows_read=len(lines))
+
+    label_map = label_map if label_map is not None else dict(DEFAULT_LABEL_MAP)
+    wanted = [c for c in (text_column, label_column) if c]
+    if fmt == "jsonl":
+        table = _read_jsonl(source, text)
+    else:
+        table = _read_delimited(source, text, "\t" if fmt == "tsv" else ",", wanted, label_map)
+    text_index = _column(table, text_column, source, "--text-column")
+    label_index = _column(table, label_column, source, "--label-column") if with_labels else None
+    if with_labels and label_index is None:
+        label_index = _label_column(table, source, label_map, text_index)
+    if text_index is None:
+        text_index = _text_column(table, source, label_index)
+    if text_index == label_index:
+        raise UserError(f"{source}: the text and label columns are the same ({table.columns[text_index]!r})")
+
+    dropped: Counter[str] = Counter()
+    texts: list[str] = []
+    labels: list[int] = []
+    for row in table.rows:
+        value = row[text_index]
+        if value is None:
+            dropped["text missing or not a string"] += 1
+            continue
+        if label_index is not None:
+            raw = row[label_index]
+            label = label_map.get((raw or "").strip().lower())
+            if label is None:
+                dropped[f"label {raw!r} not in the label map"] += 1
+                continue
+            labels.append(label)
+        texts.append(value)
+    if table.malformed:
+        dropped["malformed row"] += table.malformed
+    rows_read = len(table.rows) + table.malformed
+    if not texts:
+        if with_labels and label_index is not None:
+            seen = sorted({(r[label_index] or "").strip() for r in table.rows[:10_000]})[:8]
+            raise UserError(
+                f"{source}: no row has a label in the label map (labels seen: {', '.join(map(repr, seen))}); "
+                f"pass --label-map negative=...,neutral=...,positive=..."
+            )
+        raise UserError(f"{source}: no tweets found")
+    return TweetRows(
+        source,
+        texts,
+        np.array(labels, dtype=np.int8) if label_index is not None else None,
+        rows_read=rows_read,
+        text_column=table.columns[text_index],
+        label_column=table.columns[label_index] if label_index is not None else None,
+        dropped=dict(dropped.most_common()),
+    )
