@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from tweetsent.cli.main import app, console, err_console
@@ -132,4 +133,5 @@ def print_comparison(results: dict[str, Any]) -> None:
     table.add_section()
     for name, acc in PUBLISHED:
         table.add_row(name.split(" (")[0], pct(acc), *[""] * 7)
-    console.print(table)
+    # Piped or logged (make run > log), Rich would squeeze the table into 80 columns and cut every number.
+    (console if console.is_terminal else Console(file=console.file, width=130)).print(table)
