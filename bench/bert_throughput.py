@@ -31,11 +31,11 @@ import torch
 
 from tweetsent import paths
 from tweetsent.data.bert_tokens import bert_cleaning, tokenized_splits
-from tweetsent.data.prepare import PRESETS, Split, prepare
+from tweetsent.data.prepare import PRESETS, Split, prepare, seeded_rows
 from tweetsent.data.sources import locate
 from tweetsent.models.bert import load_tokenizer, resolve_pretrained
 from tweetsent.training.config import preset_config
-from tweetsent.training.run import seeded_rows, train
+from tweetsent.training.run import train
 
 
 def ours(args: argparse.Namespace, data_dir: Path) -> tuple[float, str]:

@@ -153,3 +153,7 @@ def test_calibrate_by_hand_and_errors(run_cli: Cli, calibration_set: tuple[Path,
     (run_dir / "model" / "calibration.json").write_text('{"neutral_margin": "lots"}')
     with pytest.raises(UserError, match="corrupt calibration"):
         tweetsent.load(run_dir)
+    # An explicit margin never reads the corrupt file, so predict can override it and calibrate can replace it.
+    assert tweetsent.load(run_dir, neutral_margin=0.1).neutral_margin == 0.1
+    assert run_cli("calibrate", str(run_dir), "--margin", "0.3")[0] == 0
+    assert tweetsent.load(run_dir).neutral_margin == 0.3

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -98,6 +99,18 @@ class Prepared:
         return self.splits[name]
 
 
+def seeded_rows(n: int, size: int | None, seed: int) -> np.ndarray | None:
+    """The sorted rows of a seeded random subset of `size` out of `n` (None: all of them)."""
+    if size is None or size >= n:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def seeded_subset(split: Split, size: int | None, seed: int) -> Split:
+    rows = seeded_rows(len(split), size, seed)
+    return split if rows is None else split.subset(rows)
+
+
 def _digest_file(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "blake2b").hexdigest()[:32]
@@ -152,6 +165,16 @@ def at_least_one_token(ids: pa.ListArray) -> pa.ListArray:
     if lengths.min(initial=1) > 0:
         return ids
     return pa.array([x if x else [UNK_ID] for x in ids.to_pylist()], type=pa.list_(pa.int32()))
+
+
+def encode_texts(texts: Sequence[str] | pa.Array, vocab: Vocab, cleaning: CleaningConfig) -> Split:
+    """Raw texts -> a Split (labels all zero) through the training cleaning and tokenizer. A text with no known
+    token becomes one UNK token, as in prepare, so every text gets an answer."""
+    column = texts if isinstance(texts, pa.Array) else pa.array(list(texts), type=pa.string())
+    ids = at_least_one_token(vocab.encode(tokenize(clean_texts(column, cleaning))))
+    flat = ids.values.to_numpy(zero_copy_only=False).astype(np.int32)
+    offsets = ids.offsets.to_numpy().astype(np.int64)
+    return Split("texts", flat, offsets - offsets[0], np.zeros(len(column), dtype=np.int8), column)
 
 
 def _label_counts(labels: np.ndarray) -> list[int]:

@@ -20,14 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from tweetsent.atomic import write_json
-from tweetsent.data.cleaning import CleaningConfig, clean_texts
-from tweetsent.data.prepare import Prepared, Split, at_least_one_token
-from tweetsent.data.tokenizer import tokenize
-from tweetsent.data.vocab import Vocab
-from tweetsent.evaluation.metrics import NEGATIVE, NEUTRAL, POSITIVE, split_metrics
+from tweetsent.data.prepare import Prepared, Split, encode_texts
+from tweetsent.evaluation.metrics import NEGATIVE, NEUTRAL, POSITIVE, summary_metrics
 
 CACHE_VERSION = 1
 BASELINES: dict[str, str] = {
@@ -83,16 +79,8 @@ def _probs_binary(p_positive: np.ndarray) -> np.ndarray:
     return probs
 
 
-def _encode(texts: Sequence[str], vocab: Vocab, cleaning: CleaningConfig) -> Split:
-    """Raw texts -> token ids, exactly as a trained model's artifact does it."""
-    ids = at_least_one_token(vocab.encode(tokenize(clean_texts(pa.array(list(texts), type=pa.string()), cleaning))))
-    offsets = ids.offsets.to_numpy().astype(np.int64)
-    return Split("texts", ids.values.to_numpy(zero_copy_only=False), offsets - offsets[0], np.zeros(len(ids), np.int8))
-
-
-def _scores(probs: np.ndarray, split: Split, loss: bool = True) -> dict[str, Any]:
-    m = split_metrics(probs, split.labels)
-    m.pop("n")
+def _scores(name: str, probs: np.ndarray, split: Split, loss: bool = True) -> dict[str, Any]:
+    m = summary_metrics(name, probs, split.labels)
     if not loss:  # not a probability model: a cross-entropy of its scores would mean nothing
         m["loss"] = None
     return m
@@ -124,12 +112,11 @@ def tfidf(prepared: Prepared, splits: dict[str, Split], timing_texts: Sequence[s
         "parameters": int(classifier.coef_.size + classifier.intercept_.size),
     }
     for name in ("val", "test", "test_seed"):
-        result[name] = _scores(predict(splits[name]), splits[name])
-    result["val"] = {k: result["val"][k] for k in ("loss", "accuracy", "macro_f1", "confusion")}
+        result[name] = _scores(name, predict(splits[name]), splits[name])
     cleaning = prepared.config.cleaning
-    predict(_encode(timing_texts[:64], prepared.vocab, cleaning))  # warm-up
+    predict(encode_texts(timing_texts[:64], prepared.vocab, cleaning))  # warm-up
     start = time.perf_counter()
-    predict(_encode(timing_texts, prepared.vocab, cleaning))
+    predict(encode_texts(timing_texts, prepared.vocab, cleaning))
     result["predict_tweets_per_second"] = round(len(timing_texts) / (time.perf_counter() - start), 1)
     return result
 
@@ -153,8 +140,7 @@ def vader(splits: dict[str, Split], timing_texts: Sequence[str]) -> dict[str, An
     for name in ("val", "test", "test_seed"):
         split = splits[name]
         assert split.texts is not None  # evaluation splits keep their raw text
-        result[name] = _scores(vader_probs(split.texts.to_pylist()), split, loss=False)
-    result["val"] = {k: result["val"][k] for k in ("loss", "accuracy", "macro_f1", "confusion")}
+        result[name] = _scores(name, vader_probs(split.texts.to_pylist()), split, loss=False)
     start = time.perf_counter()
     vader_probs(timing_texts)
     result["predict_tweets_per_second"] = round(len(timing_texts) / (time.perf_counter() - start), 1)

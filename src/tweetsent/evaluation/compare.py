@@ -29,12 +29,13 @@ import numpy as np
 
 from tweetsent import paths
 from tweetsent.atomic import write_json
-from tweetsent.data.prepare import PRESETS, PrepareConfig, Prepared, prepare
+from tweetsent.data.prepare import PRESETS, PrepareConfig, Prepared, prepare, seeded_subset
 from tweetsent.data.sources import DataFiles, locate
 from tweetsent.errors import UserError
 from tweetsent.evaluation import compare_plots
 from tweetsent.evaluation.baselines import BASELINES, run_baseline
 from tweetsent.models import MODELS
+from tweetsent.versions import package_versions
 
 # Prediction speed is timed on the 498 test tweets plus validation tweets up to this many (a fixed sample).
 PREDICT_SAMPLE = 2000
@@ -253,21 +254,6 @@ def _split_note(config: dict[str, Any], prepared: Prepared, files: DataFiles) ->
     return f"prepared with other {', '.join(differ)} than this comparison" if differ else None
 
 
-def versions() -> dict[str, str]:
-    """The versions `train` records, and the packages of the baselines and the report. From package metadata:
-    importing Lightning only to read its version costs seconds."""
-    import importlib.metadata
-
-    from tweetsent import __version__
-
-    out = {"tweetsent": __version__, "python": platform.python_version()}
-    for package in ("torch", "lightning", "pyarrow", "numpy", "scikit-learn", "vaderSentiment", "matplotlib",
-                    "transformers"):  # fmt: skip
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            out[package] = importlib.metadata.version(package)
-    return out
-
-
 def machine() -> dict[str, Any]:
     import torch
 
@@ -334,9 +320,9 @@ def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None
     # The rows the models trained and validated on: the seeded subsets `train` draws for --train-size/--val-size.
     splits = dict(prepared.splits)
     if options.train_size is not None or options.val_size is not None:
-        from tweetsent.training.run import seeded_subset
+        from tweetsent.training.config import TrainConfig
 
-        seed = 0 if options.seed is None else options.seed
+        seed = TrainConfig.seed if options.seed is None else options.seed  # train()'s default seed
         splits["train"] = seeded_subset(splits["train"], options.train_size, seed)
         splits["val"] = seeded_subset(splits["val"], options.val_size, seed)
     baselines = []
@@ -393,14 +379,12 @@ def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None
         "word_map": word_map,
         "figures": figures,
         "accuracy_during_training": during,  # the accuracy figure has its left panel
-        "versions": versions(),
+        "versions": package_versions(),
         "machine": machine(),
     }
     results["report_seconds"] = round(time.perf_counter() - started, 1)
     write_json(options.out / "results.json", results)
     write_report(options.out, results)
-    for path in [options.out / "results.json", *images.glob("*.png")]:
-        path.chmod(0o644)  # atomic writes start from private temporary files; a report is for sharing
     return results
 
 

@@ -21,6 +21,7 @@ from tweetsent.evaluation.neutral import (
     plot_margin_curves,
     write_calibration,
 )
+from tweetsent.inference.artifact import resolve_model_dir
 from tweetsent.inference.classifier import Classifier
 
 
@@ -90,15 +91,14 @@ def evaluate_file(
     """Metrics of the model on a labelled file, with and without its neutral band, written with a confusion
     plot per decision rule and the accuracy-against-margin plot into RUN_DIR/eval/NAME/. Returns the
     metrics and that folder."""
-    from tweetsent.evaluation.metrics import split_metrics
     from tweetsent.evaluation.plots import confusion
 
-    classifier = Classifier.load(run_dir, device=device, neutral_margin=neutral_margin, precision=precision)
-    rows = read_labelled(data, options)
+    resolve_model_dir(run_dir)  # a wrong run directory is reported first, ...
+    rows = read_labelled(data, options)  # ... then a bad data file, before the (slow) model load
     assert rows.labels is not None
+    classifier = Classifier.load(run_dir, device=device, neutral_margin=neutral_margin, precision=precision)
     probs = classifier.predict_proba(rows.texts)
-    metrics = split_metrics(probs, rows.labels)
-    metrics.pop("n")
+    metrics = band_metrics(probs, rows.labels, 0.0)
     margin = classifier.neutral_margin
     name = safe_name(name) if name else default_name(data)
     result: dict[str, Any] = {
@@ -145,16 +145,16 @@ def calibrate_file(
     store it in the model's calibration.json. Returns what was stored."""
     if data is None and margin is None:
         raise UserError("calibrate needs --data FILE (a labelled set with neutral tweets) or --margin X")
-    classifier = Classifier.load(run_dir, device=device, neutral_margin=0.0, precision=precision)
-    assert classifier.model_dir is not None
-    if data is None:
+    model_dir = resolve_model_dir(run_dir)
+    if data is None:  # a margin set by hand needs no model loaded
         assert margin is not None
         info: dict[str, Any] = {"neutral_margin": check_margin(margin), "method": "set by hand"}
     else:
-        rows = read_labelled(data, options)
+        rows = read_labelled(data, options)  # a bad data file fails before the (slow) model load
         assert rows.labels is not None
         if not (rows.labels == 1).any():
             raise UserError(f"{rows.source}: no neutral tweets, so there is no band to calibrate")
+        classifier = Classifier.load(model_dir, device=device, neutral_margin=0.0, precision=precision)
         probs = classifier.predict_proba(rows.texts)
         chosen, _ = choose_margin(probs, rows.labels) if margin is None else (check_margin(margin), 0.0)
         without, with_band = band_metrics(probs, rows.labels, 0.0), band_metrics(probs, rows.labels, chosen)
@@ -168,5 +168,5 @@ def calibrate_file(
             "with_band": {k: with_band[k] for k in ("accuracy", "macro_f1", "confusion")},
             "neutral_share": float((decide(probs, chosen) == 1).mean()),
         }
-    write_calibration(classifier.model_dir, info)
+    write_calibration(model_dir, info)
     return info

@@ -8,14 +8,15 @@ from typing import Any
 
 from tweetsent import paths
 from tweetsent.atomic import write_json
-from tweetsent.data.prepare import PrepareConfig, prepare
+from tweetsent.data.prepare import PrepareConfig, prepare, seeded_rows, seeded_subset
 from tweetsent.data.sources import DataFile, DataFiles
 from tweetsent.errors import UserError
+from tweetsent.evaluation.metrics import summary_metrics
 from tweetsent.evaluation.neutral import band_summary, resolve_margin
 from tweetsent.evaluation.plots import write_run_plots
 from tweetsent.inference.artifact import load_artifact, resolve_model_dir
 from tweetsent.training.config import TrainConfig
-from tweetsent.training.run import evaluate_splits, read_run_config, seeded_subset
+from tweetsent.training.run import predict_splits, read_run_config
 
 
 def _data_file(text: str) -> DataFile:
@@ -37,7 +38,6 @@ def evaluate_run(run_dir: Path, neutral_margin: float | None = None) -> dict[str
     if artifact.kind == "bert":
         # The same rows through the saved tokenizer and cleaning (the training run's tokenized cache when valid).
         from tweetsent.data.bert_tokens import tokenized_splits
-        from tweetsent.training.run import seeded_rows
 
         rows = {"val": seeded_rows(len(prepared["val"]), train_config.val_size, train_config.seed)}
         tokenizer = artifact.tokenizer  # type: ignore[attr-defined]
@@ -58,7 +58,9 @@ def evaluate_run(run_dir: Path, neutral_margin: float | None = None) -> dict[str
             "test": prepared["test"],
             "test_seed": prepared["test_seed"],
         }
-    metrics = evaluate_splits(artifact.model, splits, artifact.max_length)
+    # One prediction per split feeds both the summary and the neutral band.
+    probs = predict_splits(artifact.model, splits, artifact.max_length)
+    metrics = {name: summary_metrics(name, probs[name], split.labels) for name, split in splits.items()}
     summary_path = Path(run_dir) / "summary.json"
     summary: dict[str, Any] = {}
     if summary_path.is_file():
@@ -68,10 +70,14 @@ def evaluate_run(run_dir: Path, neutral_margin: float | None = None) -> dict[str
             summary = {}
     summary.update({"model": artifact.config["model"], **metrics})
     margin = resolve_margin(resolve_model_dir(run_dir), neutral_margin)
-    tests = {"test": splits["test"], "test_seed": splits["test_seed"]}
+    tests = ("test", "test_seed")
     title = f"{artifact.config['model']} on the test tweets: the neutral band"
     band = band_summary(
-        artifact.model, tests, artifact.max_length, margin, Path(run_dir) / "plots" / "neutral_margin.png", title
+        {name: probs[name] for name in tests},
+        {name: splits[name].labels for name in tests},
+        margin,
+        Path(run_dir) / "plots" / "neutral_margin.png",
+        title,
     )
     summary.pop("neutral_band", None)
     if band:

@@ -36,3 +36,13 @@ def split_metrics(probs: np.ndarray, labels: np.ndarray, predicted: np.ndarray |
         "confusion": confusion_matrix(labels, predicted, labels=[0, 1, 2]).tolist(),
         "n": len(labels),
     }
+
+
+def summary_metrics(name: str, probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """A split's entry in summary.json: `split_metrics` without the count; validation (no neutral tweets, so
+    binary and 3-class are the same there) keeps loss, accuracy, macro-F1 and confusion."""
+    metrics = split_metrics(probs, labels)
+    metrics.pop("n")
+    if name == "val":
+        metrics = {k: metrics[k] for k in ("loss", "accuracy", "macro_f1", "confusion")}
+    return metrics

@@ -13,19 +13,14 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from tweetsent.atomic import write_json
 from tweetsent.errors import UserError
+from tweetsent.evaluation.metrics import NEGATIVE, NEUTRAL, POSITIVE
 
-if TYPE_CHECKING:
-    from torch import nn
-
-    from tweetsent.data.prepare import Split
-
-NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2
 CALIBRATION_FILE = "calibration.json"
 # The best three-class accuracy on the 498 official test tweets of a model that never says neutral.
 NEVER_NEUTRAL_CEILING = 359 / 498
@@ -189,17 +184,14 @@ def plot_margin_curves(
 
 
 def band_summary(
-    model: nn.Module, splits: dict[str, Split], max_length: int, margin: float, plot: Path, title: str
+    probs: dict[str, np.ndarray], labels: dict[str, np.ndarray], margin: float, plot: Path, title: str
 ) -> dict[str, Any] | None:
-    """For `evaluate RUN_DIR`: metrics of each split with the band (None without a band) and the plot of
-    accuracy and macro-F1 against the margin for every split."""
-    from tweetsent.inference.artifact import predict_split
-
-    probs = {name: predict_split(model, split, max_length) for name, split in splits.items()}
-    curves = {name: margin_curves(p, splits[name].labels) for name, p in probs.items()}
+    """For `evaluate RUN_DIR`, from each split's probabilities and gold labels: metrics with the band (None
+    without a band) and the plot of accuracy and macro-F1 against the margin for every split."""
+    curves = {name: margin_curves(p, labels[name]) for name, p in probs.items()}
     plot_margin_curves(
-        curves, plot, title=title, chosen=margin, ceiling=NEVER_NEUTRAL_CEILING if "test" in splits else None
+        curves, plot, title=title, chosen=margin, ceiling=NEVER_NEUTRAL_CEILING if "test" in probs else None
     )
     if margin <= 0:
         return None
-    return {"margin": margin, **{name: band_metrics(p, splits[name].labels, margin) for name, p in probs.items()}}
+    return {"margin": margin, **{name: band_metrics(p, labels[name], margin) for name, p in probs.items()}}

@@ -454,5 +454,4 @@ def write_report(folder: Path, results: dict[str, Any]) -> tuple[Path, Path]:
     for path, text in ((md, render_markdown(items)), (page, render_html(items, folder))):
         with atomic_path(path) as tmp:
             tmp.write_text(text, encoding="utf-8")
-            tmp.chmod(0o644)  # a report is for reading and sharing (temporary files start private)
     return md, page

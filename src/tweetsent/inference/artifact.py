@@ -22,9 +22,8 @@ from torch import nn
 
 from tweetsent.atomic import atomic_dir
 from tweetsent.data.batches import TweetBatches
-from tweetsent.data.cleaning import CleaningConfig, clean_texts
-from tweetsent.data.prepare import Split, at_least_one_token
-from tweetsent.data.tokenizer import tokenize
+from tweetsent.data.cleaning import CleaningConfig
+from tweetsent.data.prepare import Split, encode_texts
 from tweetsent.data.vocab import Vocab
 from tweetsent.errors import UserError
 from tweetsent.evaluation.metrics import LABELS
@@ -52,13 +51,8 @@ class Artifact:
         return str(self.config.get("kind", "recurrent"))
 
     def encode(self, texts: Sequence[str] | pa.Array) -> Split:
-        """Raw texts -> a Split (labels all zero) ready for `predict_split`. A text with no known token becomes
-        one UNK token, as in prepare, so every text gets an answer."""
-        column = texts if isinstance(texts, pa.Array) else pa.array(list(texts), type=pa.string())
-        ids = at_least_one_token(self.vocab.encode(tokenize(clean_texts(column, self.cleaning))))
-        flat = ids.values.to_numpy(zero_copy_only=False).astype(np.int32)
-        offsets = ids.offsets.to_numpy().astype(np.int64)
-        return Split("texts", flat, offsets - offsets[0], np.zeros(len(column), dtype=np.int8), column)
+        """Raw texts -> a Split (labels all zero) ready for `predict_split`, cleaned and tokenized as in training."""
+        return encode_texts(texts, self.vocab, self.cleaning)
 
 
 def save_artifact(

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tweetsent.errors import UserError
-from tweetsent.evaluation.neutral import decide, read_calibration, resolve_margin
+from tweetsent.evaluation.neutral import check_margin, decide, read_calibration
 from tweetsent.inference.artifact import Artifact, load_artifact, predict_split, resolve_model_dir
 
 DEFAULT_LABELS = ("negative", "neutral", "positive")
@@ -122,12 +122,12 @@ class Classifier:
         self.bf16 = _bf16(precision, self.device)
         self.workers = max(1, workers) if workers is not None else _default_workers(self.device)
         self._pool: ThreadPoolExecutor | None = None
-        self.calibration = read_calibration(model_dir) if model_dir is not None else None
-        self.neutral_margin = (
-            resolve_margin(model_dir, neutral_margin)
-            if model_dir is not None
-            else (neutral_margin if neutral_margin is not None else 0.0)
-        )
+        # An override never reads calibration.json, so `calibrate` can replace a corrupt one.
+        self.calibration = read_calibration(model_dir) if model_dir is not None and neutral_margin is None else None
+        if neutral_margin is not None:
+            self.neutral_margin = check_margin(neutral_margin)
+        else:
+            self.neutral_margin = float(self.calibration["neutral_margin"]) if self.calibration else 0.0
 
     @classmethod
     def load(

@@ -25,6 +25,12 @@ from tweetsent.inference.artifact import predict_split
 COLUMNS = ("step", "epoch", "split", "loss", "accuracy", "seconds", "accuracy_binary")
 
 
+def steps_per_epoch(batches: int, world_size: int, accumulate: int) -> int:
+    """Optimiser steps in an epoch of `batches`: under DDP each process takes every world_size-th batch, and
+    with gradient accumulation a step takes `accumulate` of them (Lightning steps on a last, partial group)."""
+    return math.ceil(math.ceil(batches / world_size) / accumulate)
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """A checkpoint is written to a temporary file and renamed: a kill mid-write never leaves a torn one."""
 
@@ -50,7 +56,7 @@ class Reshuffle(Callback):
         # With gradient accumulation a step took `accumulate` batches per process.
         self.batches.set_epoch(trainer.current_epoch)
         accumulate = trainer.accumulate_grad_batches
-        per_process = math.ceil(math.ceil(len(self.batches) / trainer.world_size) / accumulate)
+        per_process = steps_per_epoch(len(self.batches), trainer.world_size, accumulate)
         done = trainer.global_step - trainer.current_epoch * per_process
         if 0 < done < per_process:
             self.batches.skip(done * accumulate * trainer.world_size)
@@ -79,7 +85,7 @@ class RunRecorder(Callback):
         self._tick = 0.0
         self._last_step = 0
         self.wall_offset = 0.0  # wall seconds trained before a resume
-        self._started = time.perf_counter()
+        self._started = 0.0  # set at on_train_start
 
     # -- resumable state -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -14,7 +14,6 @@ import importlib.util
 import json
 import math
 import os
-import platform
 import resource
 import signal
 import sys
@@ -31,34 +30,23 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProg
 from lightning.pytorch.loggers import CSVLogger, Logger
 from torch.utils.data import DataLoader
 
-from tweetsent import __version__, paths
+from tweetsent import paths
 from tweetsent.atomic import write_json
 from tweetsent.data.batches import TweetBatches
-from tweetsent.data.prepare import PRESETS, Split, prepare
+from tweetsent.data.prepare import PRESETS, Split, prepare, seeded_rows, seeded_subset
 from tweetsent.data.sources import locate
 from tweetsent.embeddings.glove import embedding_matrix
 from tweetsent.errors import UserError
-from tweetsent.evaluation.metrics import split_metrics
+from tweetsent.evaluation.metrics import summary_metrics
 from tweetsent.evaluation.plots import write_run_plots
 from tweetsent.inference.artifact import predict_split, save_artifact
 from tweetsent.models import MODELS, build_model
-from tweetsent.training.callbacks import AtomicCheckpointIO, Reshuffle, RunRecorder
+from tweetsent.training.callbacks import AtomicCheckpointIO, Reshuffle, RunRecorder, steps_per_epoch
 from tweetsent.training.config import TrainConfig
 from tweetsent.training.system import SentimentSystem
+from tweetsent.versions import package_versions
 
 EVAL_SPLITS = ("val", "test", "test_seed")
-
-
-def seeded_rows(n: int, size: int | None, seed: int) -> np.ndarray | None:
-    """The sorted rows of a seeded random subset of `size` out of `n` (None: all of them)."""
-    if size is None or size >= n:
-        return None
-    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
-
-
-def seeded_subset(split: Split, size: int | None, seed: int) -> Split:
-    rows = seeded_rows(len(split), size, seed)
-    return split if rows is None else split.subset(rows)
 
 
 def model_kwargs(config: TrainConfig, on_gpu: bool) -> dict[str, Any]:
@@ -173,11 +161,10 @@ def train(
     )
     # Under DDP each process takes every world_size-th batch: an epoch is that many fewer steps.
     batches_per_epoch = math.ceil(len(train_batches) / trainer.world_size)
-    # With --grad-accum a step takes that many batches (and Lightning steps on an epoch's last, partial group).
-    steps_per_epoch = math.ceil(batches_per_epoch / config.grad_accum)
-    max_steps = config.max_steps if config.max_steps > 0 else math.ceil(config.epochs * steps_per_epoch)
+    epoch_steps = steps_per_epoch(len(train_batches), trainer.world_size, config.grad_accum)
+    max_steps = config.max_steps if config.max_steps > 0 else math.ceil(config.epochs * epoch_steps)
     trainer.fit_loop.epoch_loop.max_steps = max_steps
-    trainer.fit_loop.max_epochs = math.ceil(max_steps / steps_per_epoch)
+    trainer.fit_loop.max_epochs = math.ceil(max_steps / epoch_steps)
     trainer.val_check_interval = min(batches_per_epoch, max_steps * config.grad_accum)  # in batches; at least once
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -192,10 +179,10 @@ def train(
                         "test": str(files.test),
                         "data_dir": str(paths.data_dir(data_dir)),
                     },
-                    "steps_per_epoch": steps_per_epoch,
+                    "steps_per_epoch": epoch_steps,
                     "max_steps": max_steps,
                     "model_kwargs": kwargs,
-                    "versions": versions(),
+                    "versions": package_versions(),
                     "command": sys.argv,
                 },
             )
@@ -227,7 +214,7 @@ def train(
     summary: dict[str, Any] = {
         "model": config.model,
         "preset": config.preset,
-        "epochs": round(trainer.global_step / steps_per_epoch, 4),
+        "epochs": round(trainer.global_step / epoch_steps, 4),
         "steps": trainer.global_step,
         "best_step": best_step,
         "max_steps": max_steps,
@@ -279,29 +266,13 @@ def loggers(run_dir: Path, resume: bool) -> list[Logger]:
     return chosen
 
 
+def predict_splits(model: torch.nn.Module, splits: dict[str, Split], max_length: int) -> dict[str, np.ndarray]:
+    return {name: predict_split(model, split, max_length) for name, split in splits.items()}
+
+
 def evaluate_splits(model: torch.nn.Module, splits: dict[str, Split], max_length: int) -> dict[str, Any]:
-    out = {}
-    for name, split in splits.items():
-        metrics = split_metrics(predict_split(model, split, max_length), split.labels)
-        metrics.pop("n")
-        if name == "val":  # validation has no neutral tweets: binary and 3-class are the same there
-            metrics = {k: metrics[k] for k in ("loss", "accuracy", "macro_f1", "confusion")}
-        out[name] = metrics
-    return out
-
-
-def versions() -> dict[str, str]:
-    import lightning
-    import pyarrow
-
-    return {
-        "tweetsent": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "lightning": lightning.__version__,
-        "pyarrow": pyarrow.__version__,
-        "numpy": np.__version__,
-    }
+    probs = predict_splits(model, splits, max_length)
+    return {name: summary_metrics(name, probs[name], split.labels) for name, split in splits.items()}
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
