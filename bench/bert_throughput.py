@@ -29,29 +29,32 @@ from typing import Any
 import numpy as np
 import torch
 
-from tweetsent import paths
-from tweetsent.data.bert_tokens import bert_cleaning, tokenized_splits
-from tweetsent.data.prepare import PRESETS, Split, prepare, seeded_rows
-from tweetsent.data.sources import locate
-from tweetsent.models.bert import load_tokenizer, resolve_pretrained
-from tweetsent.training.config import preset_config
+from tweetsent.core.splits import Split
+from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
+from tweetsent.models.bert import resolve_pretrained
+from tweetsent.models.families import family_of
+from tweetsent.training.config import make_config
+from tweetsent.training.datamodule import chosen_rows
 from tweetsent.training.run import train
 
 
-def ours(args: argparse.Namespace, data_dir: Path) -> tuple[float, str]:
+def config_of(args: argparse.Namespace) -> Any:
+    return make_config(
+        "bert",
+        "fast",
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        train_size=args.train_size,
+        val_size=500,
+        max_length=args.max_length,
+        eval_every=10**9,
+        pretrained=args.pretrained,
+    )
+
+
+def ours(args: argparse.Namespace, dataset: Dataset) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as tmp:
-        config = preset_config(
-            "bert",
-            "fast",
-            max_steps=args.steps,
-            batch_size=args.batch_size,
-            train_size=args.train_size,
-            val_size=500,
-            max_length=args.max_length,
-            eval_every=10**9,
-            pretrained=args.pretrained,
-        )
-        summary = train(config, Path(tmp) / "run", data_dir=data_dir, progress=False)
+        summary = train(config_of(args), dataset, Path(tmp) / "run", progress=False)
         assert summary is not None
         return float(summary["train_tweets_per_second"]), str(summary["precision"])
 
@@ -90,7 +93,7 @@ def trainer(args: argparse.Namespace, split: Split, tokenizer: Any, tuned: bool)
             self.seconds += time.perf_counter() - self._tick
             self.steps += 1
 
-    model = AutoModelForSequenceClassification.from_pretrained(resolve_pretrained(args.pretrained), num_labels=3)
+    model = AutoModelForSequenceClassification.from_pretrained(resolve_pretrained(args.pretrained), num_labels=2)
     clock = StepClock()
     with tempfile.TemporaryDirectory() as tmp:
         targs = TrainingArguments(
@@ -140,15 +143,14 @@ def main() -> None:
 
     hf_logging.set_verbosity_error()  # the load report of the new head, on every load
     hf_logging.disable_progress_bar()
-    data_dir = paths.data_dir(args.data_dir)
-    files = locate(data_dir)
-    config = PRESETS["fast"]
-    prepared = prepare(files, config, paths.cache_dir())
-    tokenizer = load_tokenizer(resolve_pretrained(args.pretrained))
-    # The very rows and tokens our run trains on (the same cache entry train() reads).
-    rows = seeded_rows(len(prepared["train"]), args.train_size, 0)
-    cleaning = bert_cleaning(config.cleaning, clean=True)
-    split = tokenized_splits(files, prepared, tokenizer, args.max_length, cleaning, paths.cache_dir(), {"train": rows})
+    dataset = load_dataset(DataConfig(data_dir=str(args.data_dir) if args.data_dir else None))
+    # The very rows and tokens our run trains on: its family's encoder over the same seeded subset.
+    config = config_of(args)
+    family = family_of("bert")
+    chosen = chosen_rows(dataset, config.train_size, config.val_size, config.seed)
+    encoder = family.encoder(config, chosen, None)
+    split = {"train": encoder.encode(chosen["train"].texts, chosen.for_training("train").labels, html_decoded=True)}
+    tokenizer = encoder.tokenizer  # type: ignore[attr-defined]
     lengths = split["train"].lengths
     print(
         f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
@@ -157,7 +159,7 @@ def main() -> None:
     )
 
     results: list[tuple[str, float, str]] = []
-    rate, precision = ours(args, data_dir)
+    rate, precision = ours(args, dataset)
     results.append(("tweetsent train bert --preset fast", rate, f"bucketed, {precision}"))
     print(f"  {results[-1][0]}: {rate:,.1f} tweets/s", flush=True)
     for peer in args.peers.split(","):

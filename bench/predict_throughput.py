@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import tweetsent
-from tweetsent import paths
+from tweetsent.core import paths
 from tweetsent.data.labelled import read_tweets
 from tweetsent.inference.classifier import model_thread_setup
 
@@ -124,7 +124,7 @@ def main() -> None:
 
     device = "cuda" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
     print(
-        f"model {clf.name} ({clf.kind}) from {args.run_dir}, device {device}, batch {args.batch_size}, "
+        f"model {clf.name} ({clf.family}) from {args.run_dir}, device {device}, batch {args.batch_size}, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
     reference = rows[0]["tweets"] / rows[0]["seconds"]

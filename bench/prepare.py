@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tweetsent import paths
-from tweetsent.data.prepare import PRESETS, prepare
+from tweetsent.core import paths
+from tweetsent.data.prepare import PrepareConfig, prepare
 from tweetsent.data.sources import locate
 from tweetsent.embeddings.glove import read_glove_naive, read_glove_text
 
@@ -95,7 +95,7 @@ def main() -> None:
             f"in-process build {summary['seconds']} s"
         )
 
-        prepared = prepare(locate(data_dir), PRESETS["fast"], cache)
+        prepared = prepare(locate(data_dir), PrepareConfig(min_count=2), cache)
         vocab = prepared.vocab.words
         glove = Path(tmp) / "glove.bench.300d.txt"
         n_lines = make_glove(glove, args.glove_mb)

@@ -3,6 +3,12 @@ targets: micro-batching >= 3x the throughput of one-request-at-a-time at 32 clie
 answers identical to the Python API's).
 
     python bench/serve_load.py RUN_DIR [--clients 32] [--requests 3000] [--texts-per-request 1]
+    python bench/serve_load.py RUN_DIR --hostile [--hostile-share 0.01] --requests 10000   # issue #13
+
+`--hostile` runs micro-batching twice, clean and then with `--hostile-share` of the requests replaced by
+hostile ones (lone surrogates, bodies over the size limit, wrong types, broken JSON), and reports: failures
+among the valid requests (target 0), hostile requests that did not get a 4xx (target 0), the valid requests'
+p99 against the clean run's (target <= 2x), and the server's RSS at the end against the start (<= 1.5x).
 
 For each mode the script starts `tweetsent serve RUN_DIR` itself on a free port, waits for /health, warms
 it up, then `--clients` concurrent clients (each a keep-alive connection sending one request at a time; a
@@ -45,7 +51,7 @@ def tweets(n: int, input_file: Path | None) -> list[str]:
 
         texts = read_tweets(input_file).texts
     else:
-        from tweetsent import paths
+        from tweetsent.core import paths
         from tweetsent.data.reader import read_sentiment140
         from tweetsent.data.sources import locate
 
@@ -113,10 +119,21 @@ class RawClient:
             self.writer = None
 
 
+# Hostile bodies (each must get a 4xx): a lone surrogate, a body over the 2 MiB limit, wrong types, broken JSON.
+HOSTILE: tuple[bytes, ...] = (
+    b'{"texts": ["fine", "\\ud800"]}',
+    b'{"texts": ["' + b"a" * (3 << 20) + b'"]}',
+    b'{"texts": [1, 2, 3]}',
+    b'{"texts": "one string"}',
+    b'{"texts": ["unclosed"',
+)
+
+
 async def run_load(
-    url: str, payloads: list[list[str]], clients: int, kind: str = "raw"
+    url: str, payloads: list[list[str] | bytes], clients: int, kind: str = "raw"
 ) -> tuple[list[float], list[Any], int]:
-    """`clients` concurrent clients, each sending one request at a time until `payloads` are all sent."""
+    """`clients` concurrent clients, each sending one request at a time until `payloads` are all sent. A
+    payload of bytes is sent as it is (a hostile request): its answer is its status code."""
     latencies = [0.0] * len(payloads)
     answers: list[Any] = [None] * len(payloads)
     failures = 0
@@ -131,7 +148,9 @@ async def run_load(
             while next_index < len(payloads):
                 i = next_index
                 next_index += 1
-                body = json.dumps({"texts": payloads[i]}).encode()
+                payload = payloads[i]
+                hostile = isinstance(payload, bytes)
+                body = payload if isinstance(payload, bytes) else json.dumps({"texts": payload}).encode()
                 start = time.perf_counter()
                 try:
                     if kind == "raw":
@@ -139,13 +158,13 @@ async def run_load(
                     else:
                         r = await shared.post("/predict", content=body, headers={"content-type": "application/json"})
                         status, content = r.status_code, r.content
-                    ok = status == 200
-                    answers[i] = json.loads(content)["predictions"] if ok else None
+                    ok = 400 <= status < 500 if hostile else status == 200
+                    answers[i] = status if hostile else json.loads(content)["predictions"] if ok else None
                 except (OSError, httpx.HTTPError, ValueError, asyncio.IncompleteReadError):
                     ok = False
                     await raw.close()
                 latencies[i] = time.perf_counter() - start
-                failures += not ok
+                failures += not ok and not hostile
         finally:
             await raw.close()
 
@@ -154,23 +173,42 @@ async def run_load(
     return latencies, answers, failures
 
 
-def measure(run_dir: Path, micro: bool, args: argparse.Namespace, payloads: list[list[str]]) -> dict[str, Any]:
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(
+    run_dir: Path, micro: bool, args: argparse.Namespace, payloads: list[list[str] | bytes], mode: str | None = None
+) -> dict[str, Any]:
     port = free_port()
     extra = ["--precision", args.precision, "--batch-wait-ms", str(args.batch_wait_ms)]
     proc = start_server(run_dir, port, micro, extra)
     url = f"http://127.0.0.1:{port}"
+    valid = [p for p in payloads if not isinstance(p, bytes)]
     try:
-        asyncio.run(run_load(url, payloads[: args.clients * 4], args.clients, args.client))  # warm-up
+        asyncio.run(run_load(url, valid[: args.clients * 4], args.clients, args.client))  # warm-up
+        rss_start = rss_mb(proc.pid)
         start = time.perf_counter()
         latencies, answers, failures = asyncio.run(run_load(url, payloads, args.clients, args.client))
         seconds = time.perf_counter() - start
+        rss_end = rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    lat = np.array(latencies) * 1000
-    n_tweets = sum(len(p) for p in payloads)
+    is_hostile = [isinstance(p, bytes) for p in payloads]
+    lat = np.array([x for x, h in zip(latencies, is_hostile, strict=True) if not h]) * 1000
+    statuses = [a for a, h in zip(answers, is_hostile, strict=True) if h]
+    n_tweets = sum(len(p) for p in valid)
     return {
-        "mode": "micro-batching" if micro else "one request at a time",
+        "mode": mode or ("micro-batching" if micro else "one request at a time"),
+        "hostile": len(statuses),
+        "hostile_not_4xx": sum(not (isinstance(s, int) and 400 <= s < 500) for s in statuses),
+        "rss_start_mb": rss_start,
+        "rss_end_mb": rss_end,
+        "answers": [a for a, h in zip(answers, is_hostile, strict=True) if not h],
         "requests": len(payloads),
         "tweets": n_tweets,
         "seconds": seconds,
@@ -178,7 +216,6 @@ def measure(run_dir: Path, micro: bool, args: argparse.Namespace, payloads: list
         "p50_ms": float(np.percentile(lat, 50)),
         "p99_ms": float(np.percentile(lat, 99)),
         "failed": failures,
-        "answers": answers,
     }
 
 
@@ -206,6 +243,8 @@ def main() -> None:
     parser.add_argument("--modes", default="on,off", help="micro-batching on, off, or both")
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw", help="load generator's HTTP client")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--hostile", action="store_true", help="clean and hostile runs of micro-batching")
+    parser.add_argument("--hostile-share", type=float, default=0.01)
     args = parser.parse_args()
 
     k = args.texts_per_request
@@ -214,9 +253,12 @@ def main() -> None:
     clf = tweetsent.load(args.run_dir, precision=args.precision)
     expected = clf.predict(texts)
 
+    if args.hostile:
+        hostile_run(args, payloads, expected)
+        return
     results = []
     for mode in args.modes.split(","):
-        r = measure(args.run_dir, mode == "on", args, payloads)
+        r = measure(args.run_dir, mode == "on", args, payloads)  # type: ignore[arg-type]
         r["label_mismatches"], r["max_probability_difference"] = compare(r.pop("answers"), expected)
         results.append(r)
 
@@ -244,6 +286,40 @@ def main() -> None:
             )
             + "\n"
         )
+
+
+def hostile_run(args: argparse.Namespace, payloads: list[list[str]], expected: list[tweetsent.Prediction]) -> None:
+    rng = np.random.default_rng(0)
+    mixed: list[list[str] | bytes] = list(payloads)
+    chosen = rng.choice(len(mixed), size=max(1, round(args.hostile_share * len(mixed))), replace=False)
+    for k, i in enumerate(sorted(chosen)):
+        mixed[i] = HOSTILE[k % len(HOSTILE)]
+    kept = [e for i, e in enumerate(expected) if i not in set(chosen.tolist())]
+    clean = measure(args.run_dir, True, args, list(payloads), "clean")
+    clean["label_mismatches"], _ = compare(clean.pop("answers"), expected)
+    hostile = measure(args.run_dir, True, args, mixed, f"{args.hostile_share:.0%} hostile")
+    hostile["label_mismatches"], _ = compare(hostile.pop("answers"), kept)
+    print(f"{args.clients} clients, {len(payloads):,} requests, micro-batching, load average {os.getloadavg()[0]:.2f}")
+    head = (
+        "run",
+        "valid failed",
+        "labels differ",
+        "hostile",
+        "hostile not 4xx",
+        "p99 ms",
+        "tweets/s",
+        "RSS start/end MB",
+    )
+    print("| " + " | ".join(head) + " |\n|---|" + "---:|" * (len(head) - 1))
+    for r in (clean, hostile):
+        print(
+            f"| {r['mode']} | {r['failed']} | {r['label_mismatches']} | {r['hostile']} | {r['hostile_not_4xx']} | "
+            f"{r['p99_ms']:.1f} | {r['tweets_per_second']:,.0f} | {r['rss_start_mb']:.0f} / {r['rss_end_mb']:.0f} |"
+        )
+    print(
+        f"p99 hostile / clean: {hostile['p99_ms'] / clean['p99_ms']:.2f}x (target <= 2x); "
+        f"RSS end / start (hostile run): {hostile['rss_end_mb'] / hostile['rss_start_mb']:.2f}x (target <= 1.5x)"
+    )
 
 
 if __name__ == "__main__":

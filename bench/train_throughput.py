@@ -24,17 +24,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
+from torch.utils.data import Dataset as TorchDataset
 
-from tweetsent import paths
-from tweetsent.data.prepare import PRESETS, Split, prepare
-from tweetsent.data.sources import locate
+from tweetsent.core import paths
+from tweetsent.core.splits import Split
+from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.embeddings.glove import embedding_matrix
-from tweetsent.training.config import preset_config
+from tweetsent.training.config import make_config, preset_values
 from tweetsent.training.run import train
 
 
-class StudyDataset(Dataset):
+class StudyDataset(TorchDataset):
     """Tokens in, a (40, dim) array of looked-up vectors out, one tweet at a time."""
 
     def __init__(self, tokens: list[list[str]], labels: np.ndarray, vectors: dict[str, np.ndarray], dim: int):
@@ -96,12 +97,17 @@ def reference_throughput(name: str, split: Split, words: list[str], matrix: np.n
     return n / (time.perf_counter() - start)
 
 
+def dataset_for(name: str, preset: str, data_dir: Path) -> Dataset:
+    """The preset's data settings (the seed preset keeps every word) on the Sentiment140 folder."""
+    return load_dataset(DataConfig(data_dir=str(data_dir), **preset_values(name, preset)[1]))
+
+
 def ours(name: str, preset: str, steps: int, data_dir: Path, **overrides: object) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        config = preset_config(
+        config = make_config(
             name, preset, max_steps=steps, eval_every=10**9, val_size=1000, train_size=200_000, **overrides
         )
-        summary = train(config, Path(tmp) / "run", data_dir=data_dir, progress=False)
+        summary = train(config, dataset_for(name, preset, data_dir), Path(tmp) / "run", progress=False)
         assert summary is not None
         return float(summary["train_tweets_per_second"])
 
@@ -115,9 +121,10 @@ def main() -> None:
     torch.set_flush_denormal(True)
     os.environ.setdefault("POSSIBLE_USER_WARNING", "off")
     data_dir = paths.data_dir(args.data_dir)
-    prepared = prepare(locate(data_dir), PRESETS["fast"], paths.cache_dir())
+    prepared = dataset_for("lstm", "fast", data_dir)
     vectors = embedding_matrix(prepared.vocab, "glove.6B.50d", paths.cache_dir(), paths.glove_dir())
-    sample = prepared["train"].subset(np.random.default_rng(0).choice(len(prepared["train"]), 50_000, replace=False))
+    train_split = prepared.for_training("train")
+    sample = train_split.subset(np.random.default_rng(0).choice(len(train_split), 50_000, replace=False))
     steps = {"lstm": (1500, 200), "bilstm": (800, 120), "pyramid": (400, 100)}
     rows = []
     for name in args.models.split(","):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.data.prepare import PrepareConfig, Prepared, prepare
 from tweetsent.data.sources import DataFiles, locate
 
@@ -61,19 +63,44 @@ TEST_ROWS = [
 ]
 
 
-@pytest.fixture
-def small_data_dir(tmp_path: Path) -> Path:
-    """A data folder with a 2,000-row 2-column training file (gz) and a 6-row official-style test file."""
-    folder = tmp_path / "s140"
-    folder.mkdir()
+def write_small_data_dir(folder: Path) -> Path:
+    """`folder` with a 2,000-row 2-column training file (gz) and a 6-row official-style test file."""
+    folder.mkdir(parents=True, exist_ok=True)
     write_csv(folder / "training.1600000.polarity_text.csv.gz", tweet_rows(2000))
     write_csv(folder / "testdata.manual.2009.06.14.csv", TEST_ROWS, encoding="latin-1")
     return folder
 
 
 @pytest.fixture
+def small_data_dir(tmp_path: Path) -> Path:
+    """A Sentiment140-shaped data folder of the fixture's tweets (see `write_small_data_dir`)."""
+    return write_small_data_dir(tmp_path / "s140")
+
+
+@contextlib.contextmanager
+def module_caches(folder: Path) -> Iterator[Path]:
+    """For module-scoped fixtures: caches under `folder` (the autouse fixture is per test), and one torch thread
+    (the machine's cores are shared: one is faster here, and the same maths)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TWEETSENT_CACHE_DIR", str(folder / "cache"))
+        mp.setenv("TWEETSENT_GLOVE_DIR", str(folder / "glove"))
+        yield folder
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def small_prepared(small_data_dir: Path, tmp_path: Path) -> Prepared:
     return prepare(locate(small_data_dir), PrepareConfig(min_count=1), tmp_path / "cache")
+
+
+@pytest.fixture
+def small_dataset(small_data_dir: Path, tmp_path: Path) -> Dataset:
+    """The fixture files as a Sentiment140 dataset (every word kept)."""
+    return load_dataset(DataConfig(data_dir=str(small_data_dir), min_count=1), tmp_path / "cache")
 
 
 def _real_dir() -> Path | None:
@@ -95,9 +122,46 @@ def real_data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_data_dir(real_data_dir: Path) -> Path:
+    """The shared data folder above Sentiment140's (SemEval-2016 and Sanders beside it); each test names its
+    files, which must be there under TWEETSENT_REQUIRE_DATA=1."""
+    folder = real_data_dir.parent
+    for name in (
+        "semeval2016_task4a/train.tsv",
+        "semeval2016_task4a/test.tsv",
+        "sanders_twitter_corpus/full-corpus.csv",
+    ):
+        if not (folder / name).is_file():
+            message = f"{folder / name} not found (the shared data beside TWEETSENT_DATA_DIR)"
+            if os.environ.get("TWEETSENT_REQUIRE_DATA") == "1":
+                pytest.fail(message)
+            pytest.skip(message)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def real_prepared(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Prepared:
     """The full training set prepared once per test session (about 15 s cold)."""
     return prepare(locate(real_data_dir, allow_download=False), PrepareConfig(), tmp_path_factory.mktemp("cache"))
+
+
+def invoke_cli(*args: str) -> tuple[int, str, str]:
+    """The console entry point, in-process: (exit code, stdout, stderr). For module-scoped fixtures; tests take
+    the `run_cli` fixture."""
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from tweetsent.cli.main import run
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with pytest.MonkeyPatch.context() as mp, redirect_stdout(out), redirect_stderr(err):
+        mp.setattr("sys.argv", ["tweetsent", *args])
+        mp.setenv("COLUMNS", "200")
+        try:
+            run()
+        except SystemExit as e:
+            code = int(e.code or 0)
+    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture
@@ -126,4 +190,4 @@ def _isolated_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     yield
 
 
-__all__ = ["DataFiles", "tweet_rows", "write_csv"]
+__all__ = ["DataFiles", "invoke_cli", "module_caches", "tweet_rows", "write_csv", "write_small_data_dir"]

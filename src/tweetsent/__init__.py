@@ -1,7 +1,8 @@
-"""tweetsent: train, compare, evaluate and serve tweet sentiment classifiers on Sentiment140.
+"""tweetsent: train, compare, evaluate and serve tweet sentiment classifiers, on your labelled tweets or
+Sentiment140.
 
 import tweetsent
-clf = tweetsent.load("runs/bilstm-fast")       # a run directory or its model/ folder
+clf = tweetsent.load("runs/bilstm-fast")       # a run directory (or an ensemble's) or its model/ folder
 clf.predict(["what a great day"])              # labels and per-label probabilities
 """
 
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-__all__ = ["Classifier", "Prediction", "__version__", "load"]
+from tweetsent.core.errors import UserError
+from tweetsent.core.versions import __version__
+
+__all__ = ["Classifier", "Prediction", "UserError", "__version__", "load"]
 
 if TYPE_CHECKING:
     from tweetsent.inference.classifier import Classifier, Prediction, load

@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
-from tweetsent.evaluation.compare_plots import PUBLISHED
-from tweetsent.evaluation.report import STUDY, pct
+from tweetsent.comparison.report import pct
+from tweetsent.data.dataset import SENTIMENT140_REFERENCES
+
+PUBLISHED = SENTIMENT140_REFERENCES["binary"]["results"]
+STUDY = SENTIMENT140_REFERENCES["study"]["rows"]
 
 Cli = Callable[..., tuple[int, str, str]]
 MODELS = ("lstm", "bilstm")
@@ -38,6 +41,35 @@ def subset_dir(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
+def cross_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small hand-labelled file of another source: three classes and a label no model predicts."""
+    path = tmp_path_factory.mktemp("cross") / "other.csv"
+    rows = [
+        ("i love this so much", "positive"),
+        ("worst phone ever and i hate it", "negative"),
+        ("going to work", "neutral"),
+    ]
+    rows += [("great great day", "positive"), ("so sad and tired", "negative"), ("the bus is at 5", "neutral")]
+    rows += [("buy now cheap pills", "irrelevant")]
+    path.write_text("text,label\n" + "".join(f"{t},{label}\n" for t, label in rows * 3))
+    return path
+
+
+@pytest.fixture(scope="module")
+def transfer_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Hand-labelled tweets in three classes for the transfer stage (60 tweets, 10 % held out)."""
+    path = tmp_path_factory.mktemp("transfer") / "hand.csv"
+    words = {
+        "positive": ["love", "great", "happy"],
+        "negative": ["hate", "awful", "sad"],
+        "neutral": ["bus", "at", "5"],
+    }
+    rows = [f"{' '.join(ws[i % 3 :] + ws[: i % 3])} today,{label}" for label, ws in words.items() for i in range(20)]
+    path.write_text("text,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
 def caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("caches")
 
@@ -49,13 +81,17 @@ def _use(monkeypatch: pytest.MonkeyPatch, caches: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def compared(subset_dir: Path, caches: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """`compare --models lstm,bilstm` with a budget that stops both long before their (many) epochs."""
+def compared(
+    subset_dir: Path, caches: Path, cross_file: Path, transfer_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """`compare --models lstm,bilstm` with a budget that stops both long before their (many) epochs, a
+    cross-domain file, and the three-class recipe (--transfer-data)."""
     from tweetsent.cli.main import run
 
     out = tmp_path_factory.mktemp("compare") / "out"
     args = ["compare", "--models", ",".join(MODELS), "--budget-minutes", "0.12", "--epochs", "100"]
     args += ["--val-size", str(VAL_SIZE), "--out", str(out), "--data-dir", str(subset_dir), "--no-progress"]
+    args += ["--eval-data", str(cross_file), "--transfer-data", str(transfer_file)]
     with pytest.MonkeyPatch.context() as mp:
         _use(mp, caches)
         mp.setattr("sys.argv", ["tweetsent", *args])
@@ -100,11 +136,29 @@ class Page(HTMLParser):
             self._cell.append(data)
 
 
+def test_the_three_class_recipe_adds_transferred_models_and_an_ensemble(compared: dict[str, Any]) -> None:
+    """--transfer-data: each model warm-started on the hand labels, then stacked with VADER into an ensemble; all
+    of them scored on the same sets as the two-class models."""
+    results = compared["results"]
+    transfer = [m for m in results["models"] if Path(m["run_dir"]).name.endswith("-transfer")]
+    assert [Path(m["run_dir"]).name for m in transfer] == [f"{m}-transfer" for m in MODELS]
+    for m in transfer:
+        config = json.loads((Path(m["run_dir"]) / "config.json").read_text())
+        assert config["train"]["init_from"].endswith(f"runs/{m['model']}") and config["train"]["preset"] == "small"
+        assert m["labels"] == ["negative", "neutral", "positive"]
+        assert m["scores"]["test"]["labels"] == ["negative", "neutral", "positive"]
+    (ensemble,) = [m for m in results["models"] if m["kind"] == "ensemble"]
+    model = json.loads((Path(ensemble["run_dir"]) / "model" / "config.json").read_text())
+    assert model["combiner"] == "stacker" and model["stacker"]["vader"] and len(model["members"]) == len(MODELS)
+    assert (Path(ensemble["run_dir"]) / "summary.json").is_file()
+    assert "ensemble" in (compared["out"] / "report.md").read_text()
+
+
 def test_budgeted_models_and_baselines_in_results(compared: dict[str, Any]) -> None:
     results = compared["results"]
-    assert [m["model"] for m in results["models"]] == list(MODELS)
+    assert [m["model"] for m in results["models"]][: len(MODELS)] == list(MODELS)
     assert [b["model"] for b in results["baselines"]] == ["tfidf", "vader"]
-    for m in results["models"]:
+    for m in results["models"][: len(MODELS)]:
         # The budget, not the 100 epochs, ended each run; its artifacts are all there.
         assert m["budget_minutes"] == pytest.approx(0.06)
         assert m["stopped_by_budget"] and 0 < m["steps"] < m["max_steps"]
@@ -114,38 +168,55 @@ def test_budgeted_models_and_baselines_in_results(compared: dict[str, Any]) -> N
             assert (run_dir / name).is_file(), name
         assert m["predict_tweets_per_second"] > 0 and m["artifact_bytes"] > 0 and m["parameters"] > 0
         assert m["split_note"] is None  # trained on the comparison's own split
-    # Models and baselines saw the same training rows and were scored on the same test tweets.
-    train_rows = results["data"]["splits"]["train"]
-    assert results["data"]["train_tweets_baselines"] == train_rows
-    assert all(m["train_tweets"] == train_rows for m in results["models"])
-    assert results["data"]["val_tweets"] == VAL_SIZE < results["data"]["splits"]["val"]
+    # Models and baselines saw the same training rows and were scored on the same tweets.
+    splits = results["dataset"]["splits"]
+    assert results["dataset"]["train_tweets_baselines"] == splits["train"]
+    assert all(m["train_tweets"] == splits["train"] for m in results["models"][: len(MODELS)])
+    sizes = {s["name"]: s["n"] for s in results["sets"]}
+    assert sizes["val"] == VAL_SIZE < splits["val"]
+    assert [s["kind"] for s in results["sets"]] == ["val", "test", "test", "cross"]
     for entry in results["models"] + results["baselines"]:
-        assert sum(map(sum, entry["val"]["confusion"])) == VAL_SIZE
+        for name in ("val", "test", "test_seed"):
+            assert sum(map(sum, entry["scores"][name]["confusion"])) == sizes[name]
+
+
+def test_cross_domain_scores_leave_out_labels_a_model_cannot_predict(compared: dict[str, Any]) -> None:
+    results = compared["results"]
+    cross = next(s for s in results["sets"] if s["kind"] == "cross")
+    assert cross["n"] == 21 and cross["name"].endswith("other")
     for entry in results["models"] + results["baselines"]:
-        assert sum(map(sum, entry["test"]["confusion"])) == results["data"]["splits"]["test"]
-        assert sum(map(sum, entry["test_seed"]["confusion"])) == results["data"]["splits"]["test_seed"]
+        m = entry["scores"][cross["name"]]
+        assert m["dropped"] == 3  # the `irrelevant` rows
+        assert m["labels"] == ["negative", "neutral", "positive"]  # neutral: the band's, or VADER's own
+        assert sum(map(sum, m["confusion"])) == 18
+    assert f"confusion:{cross['name']}" in results["figures"]
 
 
 def test_report_html_has_every_row_and_image(compared: dict[str, Any]) -> None:
     out, results = compared["out"], compared["results"]
     page = Page()
     page.feed((out / "report.html").read_text(encoding="utf-8"))
-    main, study = page.tables[0], page.tables[1]
+    main, every, cross, study = page.tables[:4]
     rows = {r[0]: r for r in main[1:]}
     entries = results["models"] + results["baselines"]
     assert len(main) - 1 == len(entries) + len(PUBLISHED)
     for m in results["models"]:
-        assert rows[m["name"]][3] == pct(m["test"]["accuracy_binary"])
-        assert rows[m["name"]][1] == pct(m["test"]["accuracy"])
+        assert rows[m["name"]][1] == pct(m["scores"]["test"]["accuracy"])
+        assert rows[m["name"]][4] == pct(m["scores"]["test"]["accuracy_binary"])
     for b in results["baselines"]:
-        assert rows[f"{b['name']} (baseline)"][3] == pct(b["test"]["accuracy_binary"])
+        assert rows[f"{b['name']} (baseline)"][4] == pct(b["scores"]["test"]["accuracy_binary"])
     for name, acc in PUBLISHED:
-        assert rows[f"{name} (published)"][3] == pct(acc, 1)
+        assert rows[f"{name} (published)"][4] == pct(acc, 1)
+    assert len(every) - 1 == len(entries) and len(cross) - 1 == len(entries)
     assert len(study) - 1 == len(STUDY) + len(entries)
     assert {r[0] for r in study[1:]} >= {f"{name} (study)" for name, *_ in STUDY}
 
     figures = results["figures"]
-    assert set(figures) == {"confusion", "curves_steps", "curves_time", "accuracy", "word_map"}
+    cross_name = results["sets"][-1]["name"]
+    assert set(figures) == {
+        "confusion:test", "confusion:test_seed", f"confusion:{cross_name}", "curves_steps", "curves_time", "accuracy",
+        "word_map",
+    }  # fmt: skip
     assert len(page.images) == len(figures)
     for src in page.images:  # self-contained: every image is an embedded PNG
         assert src.startswith("data:image/png;base64,")
@@ -160,16 +231,21 @@ def test_report_html_has_every_row_and_image(compared: dict[str, Any]) -> None:
 
 
 def test_compare_of_finished_runs_reuses_them(
-    compared: dict[str, Any], caches: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    compared: dict[str, Any],
+    caches: Path,
+    cross_file: Path,
+    run_cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     _use(monkeypatch, caches)
-    runs = [m["run_dir"] for m in compared["results"]["models"]]
+    runs = [m["run_dir"] for m in compared["results"]["models"]][:2]  # the two trained on Sentiment140
     before = {r: (Path(r) / "summary.json").stat().st_mtime_ns for r in runs}
-    data_dir = compared["results"]["data"]["files"]["train"].rsplit("/", 1)[0]
+    data_dir = str(Path(compared["results"]["dataset"]["files"]["train"]).parent)
     out = tmp_path / "again"
     started = time.perf_counter()
     args = ["--runs", runs[0], runs[1], "--val-size", str(VAL_SIZE), "--out", str(out), "--data-dir", data_dir]
-    code, stdout, err = run_cli("compare", *args)
+    code, stdout, err = run_cli("compare", *args, "--eval-data", str(cross_file))
     seconds = time.perf_counter() - started
     assert code == 0, err
     results = json.loads((out / "results.json").read_text())
@@ -177,8 +253,8 @@ def test_compare_of_finished_runs_reuses_them(
     assert not (out / "runs").exists()  # nothing trained
     assert all((Path(r) / "summary.json").stat().st_mtime_ns == t for r, t in before.items())
     assert all(b["cached"] for b in results["baselines"])
-    for m, first in zip(results["models"], compared["results"]["models"], strict=True):
-        assert m["test"] == first["test"] and m["steps"] == first["steps"]
+    for m, first in zip(results["models"], compared["results"]["models"][:2], strict=True):
+        assert m["scores"]["test"] == first["scores"]["test"] and m["steps"] == first["steps"]
     assert "lstm" in stdout and "VADER" in stdout and (out / "report.html").is_file()
     assert seconds < 30
 
@@ -186,7 +262,7 @@ def test_compare_of_finished_runs_reuses_them(
 def test_same_out_again_reuses_its_runs(compared: dict[str, Any], caches: Path, run_cli: Cli, monkeypatch: Any) -> None:
     _use(monkeypatch, caches)
     out = compared["out"]
-    data_dir = compared["results"]["data"]["files"]["train"].rsplit("/", 1)[0]
+    data_dir = str(Path(compared["results"]["dataset"]["files"]["train"]).parent)
     args = ["--models", "lstm", "--out", str(out), "--data-dir", data_dir, "--no-baselines"]
     code, _, err = run_cli("compare", *args)
     assert code == 0, err
@@ -202,7 +278,7 @@ def test_same_out_again_reuses_its_runs(compared: dict[str, Any], caches: Path, 
         (["--runs", "{tmp}/nope"], "no such run directory"),
         (["--runs", "{tmp}/unfinished"], "not a finished run (no summary.json)"),
         (["--models", "lstm", "--budget-minutes", "0"], "--budget-minutes must be positive"),
-        (["--models", "lstm", "--preset", "slow"], "--preset must be seed or fast"),
+        (["--models", "lstm", "--preset", "slow"], "--preset must be fast, seed, small or a .toml file"),
     ],
 )
 def test_mistakes_are_one_line(run_cli: Cli, tmp_path: Path, args: list[str], message: str) -> None:

@@ -12,7 +12,7 @@ Cli = Callable[..., tuple[int, str, str]]
     ("args", "message"),
     [
         (["train", "gru"], "unknown model 'gru': choose one of lstm, bilstm, pyramid"),
-        (["train", "lstm", "--preset", "slow"], "--preset must be seed or fast"),
+        (["train", "lstm", "--preset", "slow"], "--preset must be fast, seed, small or a .toml file"),
         (["train", "lstm", "--batch-size", "0"], "--batch-size must be positive"),
         (["train", "lstm", "--epochs", "-1"], "--epochs must be positive"),
         (["train", "lstm", "--accelerator", "tpu"], "--accelerator must be cpu, gpu or auto"),
@@ -41,4 +41,25 @@ def test_resume_without_checkpoint_and_reuse_of_a_run_dir(run_cli: Cli, tmp_path
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "config.json").write_text("{}")
     code, _, err = run_cli("train", "lstm", "--out", str(tmp_path / "old"))
+    assert code == 2 and "stopped before its first checkpoint" in err and "--resume" in err
+    (tmp_path / "old" / "checkpoints").mkdir()
+    (tmp_path / "old" / "checkpoints" / "last.ckpt").write_bytes(b"")
+    code, _, err = run_cli("train", "lstm", "--out", str(tmp_path / "old"))
     assert code == 2 and "already holds a run" in err
+
+
+def test_a_labelled_file_trains_with_the_small_preset_unless_told(run_cli: Cli, tmp_path: Path) -> None:
+    """`train --data` defaults to the preset for a few thousand hand-labelled tweets; --preset still decides."""
+    import json
+
+    rows = [f"{w} {w} day,{label}" for label, w in (("positive", "love"), ("negative", "hate")) for _ in range(30)]
+    data = tmp_path / "hand.csv"
+    data.write_text("text,label\n" + "\n".join(rows) + "\n")
+    tiny = ["--max-steps", "2", "--batch-size", "8", "--precision", "32-true", "--no-progress", "--min-count", "1"]
+    for preset, out in ((None, "default"), ("fast", "fast")):
+        args = ["train", "lstm", "--data", str(data), "--out", str(tmp_path / out), *tiny]
+        code, _, err = run_cli(*args, *(["--preset", preset] if preset else []))
+        assert code == 0, err
+        config = json.loads((tmp_path / out / "config.json").read_text())["train"]
+        assert config["preset"] == (preset or "small")
+        assert config["class_weights"] == ("balanced" if preset is None else None)

@@ -13,10 +13,10 @@ from typing import ClassVar
 import pytest
 
 from tests.conftest import TEST_ROWS, tweet_rows, write_csv
+from tweetsent.core.errors import UserError
 from tweetsent.data.download import DownloadError, download
 from tweetsent.data.reader import OFFICIAL_TEST, OFFICIAL_TRAIN
 from tweetsent.data.sources import locate
-from tweetsent.errors import UserError
 
 
 class RangeHandler(http.server.BaseHTTPRequestHandler):

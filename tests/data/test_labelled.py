@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from tweetsent.core.errors import UserError
 from tweetsent.data.labelled import parse_label_map, read_tweets
-from tweetsent.errors import UserError
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def test_parse_label_map() -> None:
-    assert parse_label_map("negative=0,neutral=1,positive=2") == {"0": 0, "1": 1, "2": 2}
-    assert parse_label_map("negative=0, negative=-1 ,Positive=4") == {"0": 0, "-1": 0, "4": 2}
-    assert parse_label_map(None)["neutral"] == 1
+    assert parse_label_map("negative=0,neutral=1,positive=2") == {"0": "negative", "1": "neutral", "2": "positive"}
+    assert parse_label_map("negative=0, negative=-1 ,Happy=YES") == {"0": "negative", "-1": "negative", "yes": "Happy"}
+    assert parse_label_map(None) is None
     for bad, message in [
         ("negative", "NAME=VALUE"),
-        ("happy=1", "not a label"),
+        ("=1", "NAME=VALUE"),
         ("negative=1,positive=1", "both negative and positive"),
         ("negative=", "NAME=VALUE"),
     ]:
@@ -32,10 +30,12 @@ def test_tsv_without_header_finds_columns_by_content(tmp_path: Path) -> None:
     path = tmp_path / "x.tsv"
     path.write_text('1\tpositive\tgreat "day\n2\tNeutral\ton my way\n3\tnegative\tugh\n4\tmixed\thm\n')
     rows = read_tweets(path, with_labels=True)
-    assert rows.texts == ['great "day', "on my way", "ugh"]  # an unbalanced quote is text in TSV
-    assert rows.labels is not None and rows.labels.tolist() == [2, 1, 0]
+    assert rows.texts == ['great "day', "on my way", "ugh", "hm"]  # an unbalanced quote is text in TSV
+    assert rows.labels == ["positive", "Neutral", "negative", "mixed"]  # as written
     assert (rows.text_column, rows.label_column) == ("2", "1")
-    assert rows.rows_read == 4 and rows.dropped == {"label 'mixed' not in the label map": 1}
+    mapped = read_tweets(path, with_labels=True, label_map={"positive": "pos", "neutral": "neu", "negative": "neg"})
+    assert mapped.labels == ["pos", "neu", "neg"] and mapped.rows_read == 4
+    assert mapped.dropped == {"label 'mixed' not in the label map": 1}
 
 
 def test_csv_with_header_and_label_map(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_csv_with_header_and_label_map(tmp_path: Path) -> None:
         path, with_labels=True, label_column="score", label_map=parse_label_map("negative=0,neutral=2,positive=4")
     )
     assert rows.texts == ["nice, really", "bad", "line one\nline two"]
-    assert rows.labels is not None and rows.labels.tolist() == [2, 0, 1]
+    assert rows.labels == ["positive", "negative", "neutral"]
     assert rows.text_column == "message" and rows.dropped == {"label '7' not in the label map": 1}
 
 
@@ -59,8 +59,8 @@ def test_jsonl(tmp_path: Path) -> None:
     rows = read_tweets(
         path, with_labels=True, label_column="y", label_map=parse_label_map("negative=0,neutral=1,positive=2")
     )
-    assert rows.texts == ["yay", "boo", "so so"] and rows.labels is not None
-    assert rows.labels.tolist() == [2, 0, 1] and rows.dropped == {"text missing or not a string": 1}
+    assert rows.texts == ["yay", "boo", "so so"]
+    assert rows.labels == ["positive", "negative", "neutral"] and rows.dropped == {"text missing or not a string": 1}
 
 
 @pytest.mark.parametrize(
@@ -69,8 +69,13 @@ def test_jsonl(tmp_path: Path) -> None:
         ("a.jsonl", '{"text": "x", "label": "positive"}\n[1]\n', {"with_labels": True}, "a.jsonl:2: expected a JSON"),
         ("a.jsonl", '{"text": "x"}\n{oops\n', {}, "a.jsonl:2: not valid JSON"),
         ("a.csv", "text,label\nhi,positive\n", {"text_column": "body"}, "no column 'body'"),
-        ("a.csv", "text,label\nhi,1\nho,0\n", {"with_labels": True}, "no row has a label in the label map"),
-        ("a.csv", "", {}, "empty file"),
+        (
+            "a.csv",
+            "text,label\nhi,1\nho,0\n",
+            {"with_labels": True, "label_map": {"4": "positive"}},
+            "no row has a label in the label map",
+        ),
+        ("a.csv", "", {}, "empty input"),
         ("a.txt", "hello\n", {"with_labels": True}, "plain lines have no labels"),
         ("a.csv", "a,b,c\n" + "1,2\n" * 30 + "1,2,3\n", {}, "a.csv:2: expected 3 CSV columns"),
     ],
@@ -83,25 +88,28 @@ def test_errors_name_the_file(tmp_path: Path, name: str, content: str, kwargs: d
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-def test_latin1_and_crlf(tmp_path: Path) -> None:
+def test_latin1_on_request_and_crlf(tmp_path: Path) -> None:
+    from tweetsent.data.labelled import ReadOptions
+
     path = tmp_path / "x.txt"
     path.write_bytes("caf\xe9 time\r\nna\xefve\r\n".encode("latin-1"))
-    assert read_tweets(path).texts == ["café time", "naïve"]
+    assert read_tweets(path, read=ReadOptions(encoding="latin-1")).texts == ["café time", "naïve"]
+    with pytest.raises(UserError, match=r"x.txt:1: byte 0xe9 is not UTF-8"):  # never guessed: it names the line
+        read_tweets(path)
 
 
 @pytest.mark.parametrize(
-    ("path", "counts", "dropped"),
+    ("path", "counts"),
     [
-        ("semeval2016_task4a/train.tsv", [781, 1874, 2805], {}),
-        ("sanders_twitter_corpus/full-corpus.csv", [572, 2336, 521], {"label 'irrelevant' not in the label map": 1693}),
+        ("semeval2016_task4a/train.tsv", {"negative": 781, "neutral": 1874, "positive": 2805}),
+        (
+            "sanders_twitter_corpus/full-corpus.csv",
+            {"negative": 572, "neutral": 2336, "positive": 521, "irrelevant": 1693},
+        ),
     ],
 )
-def test_real_labelled_sets(path: str, counts: list[int], dropped: dict[str, int]) -> None:
-    """The counts SOURCES.md gives for these files."""
-    file = SHARED / path
-    if not file.is_file():
-        pytest.skip(f"{file} not present")
-    rows = read_tweets(file, with_labels=True)
-    assert rows.labels is not None
-    assert np.bincount(rows.labels, minlength=3).tolist() == counts
-    assert rows.dropped == dropped and rows.rows_read == sum(counts) + sum(dropped.values())
+def test_real_labelled_sets(shared_data_dir: Path, path: str, counts: dict[str, int]) -> None:
+    """The counts SOURCES.md gives for these files, labels as written."""
+    rows = read_tweets(shared_data_dir / path, with_labels=True)
+    assert Counter(rows.labels) == counts
+    assert rows.dropped == {} and rows.rows_read == sum(counts.values())

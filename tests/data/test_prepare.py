@@ -38,7 +38,8 @@ def test_prepared_splits(small_prepared: Prepared) -> None:
     ]  # 1,000 negative, 900 positive (links sit on positive rows)
     assert len(p["test"]) == 6 and p["test"].labels.tolist() == [2, 0, 1, 0, 2, 1]
     assert len(p["test_seed"]) == 4  # two test tweets carry a link
-    assert p["test"].texts is not None and p["train"].texts is None
+    assert p["test"].texts is not None and p["train"].texts is not None  # every split keeps its texts (decoded)
+    assert p["test"].texts[0].as_py() == "I loooove my Kindle2. it's fantastic & fun"
     assert p.vocab.words[:2] == ["<pad>", "<unk>"]
     # Token ids decode back to the cleaned words of the tweet.
     words = [p.vocab.words[i] for i in p["test"].ids[p["test"].offsets[3] : p["test"].offsets[4]]]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import TEST_ROWS, tweet_rows, write_csv
+from tweetsent.core.errors import UserError
 from tweetsent.data.reader import OFFICIAL_TEST, OFFICIAL_TRAIN, SIX_COLUMNS, read_sentiment140
-from tweetsent.errors import UserError
 
 
 def test_six_column_latin1_official_layout(tmp_path: Path) -> None:

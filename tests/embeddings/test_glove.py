@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from tweetsent.core.errors import UserError
 from tweetsent.data.vocab import Vocab
 from tweetsent.embeddings.glove import embedding_matrix, packaged_glove_6b_50d, read_glove_naive, read_glove_text
-from tweetsent.errors import UserError
 
 LINES = ["the 0.1 0.2 0.3", "cat 1.0 -1.0 0.5", "dog 2 3 4", "zebra 9 9 9"]
 

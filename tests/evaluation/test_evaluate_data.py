@@ -13,10 +13,11 @@ import pytest
 
 import tweetsent
 from tests.inference.fixtures import TEXTS, make_run
-from tweetsent.evaluation.metrics import split_metrics
+from tweetsent.core.labels import LabelSet
+from tweetsent.core.metrics import split_metrics
 
 Cli = Callable[..., tuple[int, str, str]]
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+THREE = LabelSet(("negative", "neutral", "positive"))
 
 
 @pytest.fixture
@@ -54,23 +55,36 @@ def test_generic_file_with_a_label_map(run_cli: Cli, run_dir: Path, tmp_path: Pa
 
     gold = np.array([{"0": 0, "2": 1, "4": 2}[p] for p in polarity])
     probs = tweetsent.load(run_dir).predict_proba(texts)
-    expected = split_metrics(probs, gold)
+    expected = split_metrics(probs, gold, THREE)
     for key in ("accuracy", "accuracy_binary", "macro_f1", "loss"):
         assert result["metrics"][key] == pytest.approx(expected[key], abs=1e-6)
     assert result["metrics"]["confusion"] == expected["confusion"]
+    assert result["neutral_band"] is None  # a model with a neutral label has no band
+    assert (folder / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_negative_positive_model_gets_the_band_on_three_class_data(run_cli: Cli, tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path / "two", labels=("negative", "positive"))
+    data = tmp_path / "three.csv"
+    with open(data, "w", newline="") as f:
+        csv.writer(f).writerows(
+            [["text", "label"], *zip(TEXTS[:6], ["positive", "negative", "neutral"] * 2, strict=True)]
+        )
+    code, _, err = run_cli("evaluate", str(run_dir), "--data", str(data), "--neutral-margin", "0.2", "--name", "x")
+    assert code == 0, err
+    result = json.loads((run_dir / "eval" / "x" / "metrics.json").read_text())
+    assert result["metrics"]["labels"] == ["negative", "neutral", "positive"]
     assert result["neutral_band"]["margin"] == 0.2
     for plot in ("confusion.png", "confusion_neutral_band.png", "neutral_margin.png"):
-        assert (folder / plot).read_bytes()[:4] == b"\x89PNG"
+        assert (run_dir / "eval" / "x" / plot).read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize(
     ("path", "n"),
     [("semeval2016_task4a/test.tsv", 1797), ("sanders_twitter_corpus/full-corpus.csv", 3429)],
 )
-def test_real_labelled_sets(run_cli: Cli, run_dir: Path, path: str, n: int) -> None:
-    data = SHARED / path
-    if not data.is_file():
-        pytest.skip(f"{data} not present")
+def test_real_labelled_sets(run_cli: Cli, run_dir: Path, shared_data_dir: Path, path: str, n: int) -> None:
+    data = shared_data_dir / path
     code, _, err = run_cli("evaluate", str(run_dir), "--data", str(data), "--name", "real")
     assert code == 0, err
     result = json.loads((run_dir / "eval" / "real" / "metrics.json").read_text())
@@ -83,7 +97,7 @@ def test_real_labelled_sets(run_cli: Cli, run_dir: Path, path: str, n: int) -> N
     [
         (["--data", "missing.csv"], "file not found"),
         (["--label-map", "x=1"], "apply to --data"),
-        (["--data", "t.csv", "--label-map", "happy=1"], "not a label"),
+        (["--data", "t.csv", "--label-map", "happy=positive"], "label 'happy' never seen in training"),
         (["--data", "t.csv", "--name", "///"], "--name"),
     ],
 )
@@ -96,12 +110,13 @@ def test_errors_are_one_line(run_cli: Cli, run_dir: Path, tmp_path: Path, args: 
 
 def test_evaluate_run_reports_the_band(run_cli: Cli, tmp_path: Path, small_data_dir: Path) -> None:
     """A tiny trained run: `evaluate RUN_DIR` adds the band's test metrics and the margin plot."""
-    from tweetsent.training.config import preset_config
+    from tweetsent.data.dataset import DataConfig, load_dataset
+    from tweetsent.training.config import make_config
     from tweetsent.training.run import train
 
-    config = preset_config("lstm", "fast", max_steps=8, batch_size=32, eval_every=8, log_every=4, precision="32-true")
+    config = make_config("lstm", "fast", max_steps=8, batch_size=32, eval_every=8, log_every=4, precision="32-true")
     run_dir = tmp_path / "tiny"
-    train(config, run_dir, data_dir=small_data_dir, progress=False)
+    train(config, load_dataset(DataConfig(data_dir=str(small_data_dir))), run_dir, progress=False)
     assert run_cli("calibrate", str(run_dir), "--margin", "0.3")[0] == 0
     code, out, err = run_cli("evaluate", str(run_dir))
     assert code == 0, err

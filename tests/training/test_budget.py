@@ -10,16 +10,17 @@ from types import SimpleNamespace
 import pytest
 from lightning.pytorch.callbacks import Timer
 
-from tweetsent.errors import UserError
+from tweetsent.core.errors import UserError
+from tweetsent.data.dataset import DataConfig, load_dataset
 from tweetsent.models import build_model
-from tweetsent.training.config import preset_config
+from tweetsent.training.config import make_config
 from tweetsent.training.run import train
 from tweetsent.training.system import SentimentSystem
 
 
 def schedule(max_minutes: float | None, elapsed: list[float], total: int = 1000, warmup: int = 10) -> object:
-    system = SentimentSystem(build_model("lstm", 50, 8), preset_config("lstm", "fast", max_minutes=max_minutes,
-                                                                       warmup_steps=warmup))  # fmt: skip
+    config = make_config("lstm", "fast", max_minutes=max_minutes, warmup_steps=warmup)
+    system = SentimentSystem(build_model("lstm", 2, vocab_size=50, embed_dim=8), config, 2)
     timer = Timer(duration={"minutes": max_minutes or 1})
     timer.time_elapsed = lambda stage=None: elapsed[0]  # type: ignore[method-assign]
     system.trainer = SimpleNamespace(estimated_stepping_batches=total, callbacks=[timer])  # type: ignore[assignment]
@@ -42,14 +43,14 @@ def test_learning_rate_decays_with_the_budget() -> None:
 
 def test_budget_must_be_positive() -> None:
     with pytest.raises(UserError, match="--max-minutes must be positive"):
-        preset_config("lstm", "fast", max_minutes=0)
+        make_config("lstm", "fast", max_minutes=0)
 
 
 def test_budget_stops_a_run_cleanly(small_data_dir: Path, tmp_path: Path) -> None:
-    config = preset_config(
+    config = make_config(
         "lstm", "fast", epochs=10_000, max_minutes=0.05, batch_size=32, eval_every=20, log_every=5, precision="32-true"
     )
-    summary = train(config, tmp_path / "run", data_dir=small_data_dir, progress=False)
+    summary = train(config, load_dataset(DataConfig(data_dir=str(small_data_dir))), tmp_path / "run", progress=False)
     assert summary is not None
     assert summary["stopped_by_budget"] and 0 < summary["steps"] < summary["max_steps"]
     assert summary["budget_minutes"] == 0.05

@@ -16,12 +16,11 @@ import numpy as np
 import pytest
 import torch
 
-from tweetsent.data.prepare import PRESETS, prepare
-from tweetsent.data.sources import locate
-from tweetsent.errors import UserError
+from tweetsent.core.errors import UserError
+from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.evaluation.evaluate import evaluate_run
-from tweetsent.inference.artifact import load_artifact, predict_split
-from tweetsent.training.config import preset_config
+from tweetsent.models.artifact import load_single, predict_split
+from tweetsent.training.config import make_config
 from tweetsent.training.run import train
 
 Cli = Callable[..., tuple[int, str, str]]
@@ -29,7 +28,11 @@ Cli = Callable[..., tuple[int, str, str]]
 
 def tiny(model: str = "lstm", **overrides: Any) -> Any:
     settings = {"max_steps": 40, "batch_size": 32, "eval_every": 10, "log_every": 5, "precision": "32-true"}
-    return preset_config(model, "fast", **{**settings, **overrides})
+    return make_config(model, "fast", **{**settings, **overrides})
+
+
+def s140(data: Path) -> Dataset:
+    return load_dataset(DataConfig(data_dir=str(data)))
 
 
 def read_rows(run_dir: Path) -> list[dict[str, str]]:
@@ -47,7 +50,7 @@ def fixture_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     write_csv(data / "training.1600000.polarity_text.csv.gz", tweet_rows(2000))
     write_csv(data / "testdata.manual.2009.06.14.csv", TEST_ROWS, encoding="latin-1")
     os.environ["TWEETSENT_CACHE_DIR"] = str(root / "cache")
-    summary = train(tiny("bilstm"), root / "out", data_dir=data, progress=False)
+    summary = train(tiny("bilstm"), s140(data), root / "out", progress=False)
     assert summary is not None
     return root / "out", summary, data
 
@@ -58,11 +61,13 @@ def test_metrics_rows_at_the_right_steps(fixture_run: tuple[Path, dict[str, Any]
     assert list(rows[0])[:5] == ["step", "epoch", "split", "loss", "accuracy"]  # SPEC's five, then extras
     seconds = [float(r["seconds"]) for r in rows if r["split"] == "train"]
     assert seconds == sorted(seconds) and seconds[-1] > 0
-    steps = {split: [int(r["step"]) for r in rows if r["split"] == split] for split in ("train", "val", "test")}
+    splits = ("train", "val", "test", "test_seed")
+    steps = {split: [int(r["step"]) for r in rows if r["split"] == split] for split in splits}
     assert steps["train"] == list(range(5, 41, 5))
-    assert steps["test"] == [10, 20, 30, 40]
+    assert steps["test"] == steps["test_seed"] == [10, 20, 30, 40]  # every test set at the same cadence
     assert set(steps["val"]) == {10, 20, 30, 40} | {s for s in steps["val"] if s % 10}  # plus epoch ends
     assert all(0 <= float(r["accuracy"]) <= 1 and float(r["loss"]) > 0 for r in rows)
+    assert {r["split"] for r in rows} == set(splits)
 
 
 def test_summary_keys_and_ranges(fixture_run: tuple[Path, dict[str, Any], Path]) -> None:
@@ -75,12 +80,14 @@ def test_summary_keys_and_ranges(fixture_run: tuple[Path, dict[str, Any], Path])
     assert on_disk["train_tweets_per_second"] > 0
     for split, n in (("test", 6), ("test_seed", 4)):
         m = on_disk[split]
-        assert set(m) == {"loss", "accuracy", "accuracy_binary", "macro_f1", "confusion"}
+        assert set(m) == {"loss", "accuracy", "accuracy_binary", "macro_f1", "macro_recall", "confusion", "labels"}
+        assert m["labels"] == ["negative", "neutral", "positive"]  # the model's two labels, and neutral from the data
         assert sum(map(sum, m["confusion"])) == n
         assert 0 <= m["accuracy"] <= 1 and 0 <= m["accuracy_binary"] <= 1
     assert {"loss", "accuracy"} <= set(on_disk["val"])
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["train"]["model"] == "bilstm" and config["prepare"]["min_count"] == 2
+    assert config["train"]["model"] == "bilstm" and config["data"]["min_count"] == 2
+    assert on_disk["classes"] == ["negative", "positive"] and on_disk["tests"] == ["test", "test_seed"]
 
 
 def test_plots_and_checkpoints_written(fixture_run: tuple[Path, dict[str, Any], Path]) -> None:
@@ -93,11 +100,11 @@ def test_plots_and_checkpoints_written(fixture_run: tuple[Path, dict[str, Any], 
 
 def test_model_reloads_with_identical_predictions(fixture_run: tuple[Path, dict[str, Any], Path]) -> None:
     run_dir, summary, data = fixture_run
-    artifact = load_artifact(run_dir)
+    artifact = load_single(run_dir)
     assert not any("lightning" in m for m in sys.modules if m.startswith("tweetsent.inference"))
-    prepared = prepare(locate(data), PRESETS["fast"], Path(os.environ["TWEETSENT_CACHE_DIR"]))
-    probs = predict_split(artifact.model, prepared["test"], artifact.max_length)
-    again = predict_split(load_artifact(run_dir / "model").model, prepared["test"], artifact.max_length)
+    test = s140(data)["test"]
+    probs = predict_split(artifact.model, test, artifact.max_length)
+    again = predict_split(load_single(run_dir / "model").model, test, artifact.max_length)
     np.testing.assert_array_equal(probs, again)
     # `evaluate` recomputes the summary from model/ and gets the training run's numbers.
     recomputed = evaluate_run(run_dir)
@@ -111,7 +118,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
 ) -> None:
     _, _, data = fixture_run
     config = tiny("lstm", max_steps=60)
-    straight = train(config, tmp_path / "straight", data_dir=data, progress=False)
+    straight = train(config, s140(data), tmp_path / "straight", progress=False)
 
     class Killed(Exception):
         pass
@@ -128,14 +135,14 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
 
     monkeypatch.setattr(L.Trainer, "__init__", with_interrupt)
     with pytest.raises(Killed):
-        train(config, tmp_path / "resumed", data_dir=data, progress=False)
+        train(config, s140(data), tmp_path / "resumed", progress=False)
     monkeypatch.setattr(L.Trainer, "__init__", original)
     assert torch.load(tmp_path / "resumed/checkpoints/last.ckpt", weights_only=False)["global_step"] == 30
-    resumed = train(config, tmp_path / "resumed", data_dir=data, resume=True, progress=False)
+    resumed = train(config, s140(data), tmp_path / "resumed", resume=True, progress=False)
     assert straight is not None and resumed is not None
     assert resumed["steps"] == straight["steps"] == 60
-    a = load_artifact(tmp_path / "straight").model.state_dict()
-    b = load_artifact(tmp_path / "resumed").model.state_dict()
+    a = load_single(tmp_path / "straight").model.state_dict()
+    b = load_single(tmp_path / "resumed").model.state_dict()
     for key in a:
         torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=1e-5)
 
@@ -193,18 +200,18 @@ def test_two_process_ddp_on_cpu(fixture_run: tuple[Path, dict[str, Any], Path], 
     assert summary["steps"] == 20
     for name in ("config.json", "metrics.csv", "model/model.safetensors", "plots/confusion_test.png"):
         assert (out / name).is_file()
-    assert {r["split"] for r in read_rows(out)} == {"train", "val", "test"}
+    assert {r["split"] for r in read_rows(out)} == {"train", "val", "test", "test_seed"}
 
 
 def test_seed_preset_is_the_study() -> None:
     for model, epochs in (("lstm", 30), ("bilstm", 18), ("pyramid", 8)):
-        c = preset_config(model, "seed")
+        c = make_config(model, "seed")
         assert (c.batch_size, c.lr, c.max_length, c.eval_every, c.epochs) == (16, 1e-3, 40, 200, epochs)
         assert not c.train_embeddings and c.schedule == "constant"
-    fast = preset_config("bilstm", "fast")
+    fast = make_config("bilstm", "fast")
     assert fast.bucket and fast.batch_size > 16
     with pytest.raises(UserError, match="multiple of 8"):
-        preset_config("pyramid", "seed", fixed_length=36)
+        make_config("pyramid", "seed", fixed_length=36)
 
 
 @pytest.mark.data
@@ -212,10 +219,11 @@ def test_a_few_hundred_real_steps_lower_the_loss(
     real_prepared: Any, real_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TWEETSENT_CACHE_DIR", str(real_prepared.path.parent))
-    config = preset_config(
+    config = make_config(
         "bilstm", "fast", train_size=30_000, val_size=2_000, max_steps=300, batch_size=64, eval_every=100
     )
-    summary = train(config, tmp_path / "real", data_dir=real_data_dir, progress=False)
+    dataset = load_dataset(DataConfig(data_dir=str(real_data_dir), download=False))
+    summary = train(config, dataset, tmp_path / "real", progress=False)
     assert summary is not None
     train_rows = [r for r in read_rows(tmp_path / "real") if r["split"] == "train"]
     first, last = float(train_rows[0]["loss"]), float(train_rows[-1]["loss"])

@@ -1,7 +1,10 @@
-"""`tweetsent compare`: registered on the main app (imported at the bottom of cli/main.py)."""
+"""`tweetsent compare`: train models on one dataset (or take finished runs and ensembles), score the baselines and
+every model on the same sets, and write the report."""
 
 from __future__ import annotations
 
+import inspect
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,53 +12,43 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tweetsent.cli.main import app, console, err_console
+from tweetsent.cli.app import app, console, err_console
+from tweetsent.cli.options import command_with, config_options
+from tweetsent.cli.train_commands import data_config
+from tweetsent.data.dataset import DataConfig
 
 
-@app.command("compare")
-def compare_command(
-    run_dirs: Annotated[
-        list[Path] | None, typer.Argument(help="finished run directories to include (like --runs)", show_default=False)
-    ] = None,
-    models: Annotated[
-        str | None,
-        typer.Option(help="models to train, comma-separated (default: every registered model, unless runs are given)"),
-    ] = None,
-    runs: Annotated[
-        list[Path] | None, typer.Option("--runs", help="a finished run directory to include (repeatable)")
-    ] = None,
-    preset: Annotated[str, typer.Option(help="seed (the study's settings) or fast (recommended)")] = "fast",
-    budget_minutes: Annotated[
-        float | None, typer.Option(help="training minutes shared equally by the models trained here")
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="report folder (default: runs/compare-DATE-TIME)")] = None,
-    train_size: Annotated[
-        int | None, typer.Option(help="train models and TF-IDF on a seeded subset of this size")
-    ] = None,
-    val_size: Annotated[
-        int | None, typer.Option(help="validate every model and baseline on a seeded subset of this size")
-    ] = None,
-    epochs: Annotated[float | None, typer.Option(help="epochs per model (default: the preset's)")] = None,
-    baselines: Annotated[bool, typer.Option(help="score VADER and TF-IDF + logistic regression")] = True,
-    refresh_baselines: Annotated[
-        bool, typer.Option("--refresh-baselines", help="recompute cached baseline results")
-    ] = False,
-    accelerator: Annotated[str, typer.Option(help="cpu, gpu or auto")] = "auto",
-    seed: Annotated[int | None, typer.Option(help="random seed of the training runs")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Sentiment140 folder")] = None,
-    progress: Annotated[bool, typer.Option(help="show training progress bars")] = True,
+def _compare(
+    run_dirs: list[Path] | None,
+    models: str | None,
+    runs: list[Path] | None,
+    preset: str,
+    budget_minutes: float | None,
+    out: Path | None,
+    train_size: int | None,
+    val_size: int | None,
+    epochs: float | None,
+    baselines: bool,
+    refresh_baselines: bool,
+    eval_data: list[str] | None,
+    eval_label_map: str | None,
+    transfer_data: str | None,
+    transfer_scratch: str,
+    accelerator: str,
+    seed: int | None,
+    progress: bool,
+    **flags: Any,
 ) -> None:
-    """Train models on one split (or take finished runs), score VADER and TF-IDF baselines on the same split,
-    and write report.md and a self-contained report.html."""
-    import time
-
-    from tweetsent.evaluation.compare import CompareOptions, compare, parse_models
-    from tweetsent.models import MODELS
+    from tweetsent.comparison.compare import CompareOptions, compare, parse_models
+    from tweetsent.data.labelled import ReadOptions, parse_label_map
+    from tweetsent.models.registry import MODELS
+    from tweetsent.training.config import preset_values
 
     taken = [*(runs or []), *(run_dirs or [])]
     names = parse_models(models)
     if models is None and not taken:
         names = list(MODELS)
+    parse_label_map(eval_label_map)
     folder = out or Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
     options = CompareOptions(
         models=names,
@@ -68,7 +61,11 @@ def compare_command(
         epochs=epochs,
         baselines=baselines,
         refresh_baselines=refresh_baselines,
-        data_dir=data_dir,
+        data=data_config(preset_values(names[0] if names else "lstm", preset)[1], flags),
+        eval_data=list(eval_data or []),
+        eval_read=ReadOptions(label_map=eval_label_map),
+        transfer_data=transfer_data,
+        transfer_scratch=tuple(parse_models(transfer_scratch)) if transfer_scratch else (),
         accelerator=accelerator,
         seed=seed,
         progress=progress,
@@ -82,38 +79,140 @@ def compare_command(
     console.print(f"report: {folder / 'report.md'} and {folder / 'report.html'} ({results['report_seconds']:.0f} s)")
 
 
+def _p(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+_PARAMS = [
+    inspect.Parameter(
+        "run_dirs",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        default=None,
+        annotation=Annotated[
+            list[Path] | None,
+            typer.Argument(help="finished run directories to include (like --runs)", show_default=False),
+        ],
+    ),
+    _p(
+        "models",
+        Annotated[
+            str | None, typer.Option(help="models to train, comma-separated (default: all, unless runs are given)")
+        ],
+        None,
+    ),
+    _p(
+        "runs",
+        Annotated[list[Path] | None, typer.Option("--runs", help="a finished run or ensemble to include (repeatable)")],
+        None,
+    ),
+    _p(
+        "preset",
+        Annotated[str, typer.Option(help="fast (recommended), seed (the study's settings), or a .toml file")],
+        "fast",
+    ),
+    _p(
+        "budget_minutes",
+        Annotated[float | None, typer.Option(help="training minutes shared equally by the models trained here")],
+        None,
+    ),
+    _p("out", Annotated[Path | None, typer.Option(help="report folder (default: runs/compare-DATE-TIME)")], None),
+    _p(
+        "train_size",
+        Annotated[int | None, typer.Option(help="train models and TF-IDF on a seeded subset of this size")],
+        None,
+    ),
+    _p(
+        "val_size",
+        Annotated[int | None, typer.Option(help="validate every model and baseline on a seeded subset of this size")],
+        None,
+    ),
+    _p("epochs", Annotated[float | None, typer.Option(help="epochs per model (default: the preset's)")], None),
+    _p("baselines", Annotated[bool, typer.Option(help="score VADER and TF-IDF + logistic regression")], True),
+    _p(
+        "refresh_baselines",
+        Annotated[bool, typer.Option("--refresh-baselines", help="recompute cached baseline results")],
+        False,
+    ),
+    _p(
+        "eval_data",
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--eval-data", help="a labelled file to score everything on (repeatable): the cross-domain section"
+            ),
+        ],
+        None,
+    ),
+    _p(
+        "eval_label_map",
+        Annotated[str | None, typer.Option(help="label map of the --eval-data files (default: their label names)")],
+        None,
+    ),
+    _p(
+        "transfer_data",
+        Annotated[
+            str | None,
+            typer.Option(
+                help="hand-labelled tweets: each model trained here is then warm-started on them (small preset), "
+                "and the transferred models are stacked with VADER into an ensemble"
+            ),
+        ],
+        None,
+    ),
+    _p(
+        "transfer_scratch",
+        Annotated[
+            str,
+            typer.Option(
+                help="models the transfer stage trains on --transfer-data from their own start, not from their "
+                "Sentiment140 run ('' for none)"
+            ),
+        ],
+        "bert",
+    ),
+    _p("accelerator", Annotated[str, typer.Option(help="cpu, gpu or auto")], "auto"),
+    _p("seed", Annotated[int | None, typer.Option(help="random seed of the training runs")], None),
+    _p("progress", Annotated[bool, typer.Option(help="show training progress bars")], True),
+    *config_options(DataConfig),
+]
+app.command("compare")(
+    command_with(
+        _PARAMS,
+        _compare,
+        "Train models on one dataset (or take finished runs and ensembles), score VADER and TF-IDF baselines on the "
+        "same tweets, score everything on --eval-data files too, and write report.md and a self-contained "
+        "report.html.",
+    )
+)
+
+
 _SHORT = {"tfidf": "TF-IDF+LR", "vader": "VADER"}
 
 
 def print_comparison(results: dict[str, Any]) -> None:
-    """A terminal-sized version of the report's table (the report has every column)."""
-    from tweetsent.evaluation.compare_plots import PUBLISHED
-    from tweetsent.evaluation.report import DASH, num
+    """A terminal-sized version of the report's tables: accuracy / macro-F1 on every test and cross-domain set."""
+    from tweetsent.comparison.report import DASH, num
 
-    def pct(x: float | None) -> str:
-        return DASH if x is None else f"{x * 100:.2f}"
+    sets = [s["name"] for s in results["sets"] if s["kind"] != "val"]
+
+    def cell(entry: dict[str, Any], name: str) -> str:
+        m = entry["scores"].get(name)
+        return DASH if m is None else f"{m['accuracy'] * 100:.1f} / {m['macro_f1']:.3f}"
 
     def minutes(seconds: float | None) -> str:
         return DASH if seconds is None else f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
     table = Table(
         title="tweetsent compare",
-        caption="accuracy in %: binary on the 359 pos/neg test tweets, 3-class on test (498) and test_seed (367); "
-        "our models, then baselines, then published results",
+        caption="accuracy % / macro-F1 per set; our models and ensembles, then baselines",
         header_style="bold",
     )
-    headers = ["model", "binary", "test", "test_seed", "F1", "val", "epochs", "train m:s", "pred/s"]
-    for i, header in enumerate(headers):
+    for i, header in enumerate(["model", *sets, "train m:s", "pred/s"]):
         table.add_column(header, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for e in results["models"]:
         table.add_row(
             e["name"],
-            pct(e["test"]["accuracy_binary"]),
-            pct(e["test"]["accuracy"]),
-            pct(e["test_seed"]["accuracy"]),
-            num(e["test"]["macro_f1"], 3),
-            pct(e["val"]["accuracy"]),
-            num(e.get("epochs"), 2),
+            *(cell(e, n) for n in sets),
             minutes(e.get("train_seconds")),
             num(e.get("predict_tweets_per_second")),
         )
@@ -121,17 +220,9 @@ def print_comparison(results: dict[str, Any]) -> None:
     for b in results["baselines"]:
         table.add_row(
             _SHORT.get(b["model"], b["model"]),
-            pct(b["test"]["accuracy_binary"]),
-            pct(b["test"]["accuracy"]),
-            pct(b["test_seed"]["accuracy"]),
-            num(b["test"]["macro_f1"], 3),
-            pct(b["val"]["accuracy"]),
-            DASH,
+            *(cell(b, n) for n in sets),
             minutes(b["train_seconds"]) if b.get("train_tweets") else DASH,
             num(b.get("predict_tweets_per_second")),
         )
-    table.add_section()
-    for name, acc in PUBLISHED:
-        table.add_row(name.split(" (")[0], pct(acc), *[""] * 7)
     # Piped or logged (make run > log), Rich would squeeze the table into 80 columns and cut every number.
-    (console if console.is_terminal else Console(file=console.file, width=130)).print(table)
+    (console if console.is_terminal else Console(file=console.file, width=160)).print(table)

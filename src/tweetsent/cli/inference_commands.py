@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import typer
 from rich.table import Table
 
-from tweetsent.cli.main import app, console, err_console, print_run_summary
-from tweetsent.errors import UserError
+from tweetsent.cli.app import app, console, err_console, metrics_table, print_run_summary
+from tweetsent.core.errors import UserError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,15 +41,15 @@ TextColumn = Annotated[str | None, typer.Option(help="column (name or 0-based nu
 LabelColumn = Annotated[str | None, typer.Option(help="column (name or 0-based number) holding the label")]
 LabelMap = Annotated[
     str | None,
-    typer.Option(help="our label = the file's value, e.g. negative=0,neutral=2,positive=4 (default: the label names)"),
+    typer.Option(help="label name = the file's value, e.g. negative=0,neutral=2,positive=4 (default: the label names)"),
 ]
 
 
 def _data_options(fmt: str | None, text_column: str | None, label_column: str | None, label_map: str | None) -> Any:
-    from tweetsent.data.labelled import parse_label_map
-    from tweetsent.evaluation.datafile import DataOptions
+    from tweetsent.data.labelled import ReadOptions, parse_label_map
 
-    return DataOptions(fmt, text_column, label_column, parse_label_map(label_map))
+    parse_label_map(label_map)  # a malformed map fails before the model loads
+    return ReadOptions(fmt, text_column, label_column, label_map)
 
 
 def _pct(x: float) -> str:
@@ -70,6 +70,11 @@ def predict_command(
     text_column: TextColumn = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or jsonl")] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (atomically), not stdout")] = None,
+    encoding: Annotated[str, typer.Option(help="text encoding of --input: utf-8 or latin-1")] = "utf-8",
+    encoding_errors: Annotated[
+        str, typer.Option(help="strict: a byte that is not UTF-8 is an error naming its line; replace: replace it")
+    ] = "strict",
+    max_input_mb: Annotated[int, typer.Option(help="refuse input that decompresses to more than this")] = 256,
     neutral_margin: NeutralMargin = None,
     batch_size: Annotated[int, typer.Option(help="tweets per forward pass")] = 512,
     device: Device = "auto",
@@ -88,14 +93,19 @@ def predict_command(
     if input_file is None and (input_format or text_column):
         raise UserError("--input-format and --text-column apply to --input")
 
-    from tweetsent.inference.artifact import resolve_model_dir
     from tweetsent.inference.classifier import Classifier
+    from tweetsent.models.artifact import resolve_model_dir
 
-    resolve_model_dir(run_dir)  # a wrong path fails before stdin is read
+    resolve_model_dir(run_dir)  # a wrong path fails before stdin is read, ...
+    if output is not None:
+        check_writable(output)  # ... and an output that cannot be written before anything is computed
     if input_file is not None:
-        from tweetsent.data.labelled import read_tweets
+        from tweetsent.data.labelled import ReadOptions, read_tweets
 
-        items = read_tweets(input_file, fmt=input_format, text_column=text_column).texts
+        options = ReadOptions(
+            input_format, text_column, encoding=encoding, encoding_errors=encoding_errors, max_input_mb=max_input_mb
+        )
+        items = read_tweets(input_file, read=options).texts
     else:
         items = list(texts or [])
     classifier = Classifier.load(
@@ -111,11 +121,37 @@ def predict_command(
 
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
-    from tweetsent.atomic import atomic_path
+    from tweetsent.core.atomic import atomic_path
 
     with atomic_path(output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
         _write(f, fmt, classifier, items, probs, to_terminal=False)
     err_console.print(f"{len(items):,} predictions written to {output}", highlight=False)
+
+
+def check_writable(output: Path) -> None:
+    """Fail now, in one line, if `output` cannot be written (no folder, read-only, full); remove the temporary
+    files a killed earlier run left beside it."""
+    import tempfile
+
+    folder = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        raise UserError(f"{output}: is a folder; --output names a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{output.name}.", suffix=".check"):
+            pass
+    except OSError as e:
+        raise UserError(f"{output}: cannot be written ({e.strerror or e})") from None
+    for stale in folder.glob(f".{output.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+# C0 control characters but tab and newline, and DEL: a terminal or a CSV reader may act on them.
+_CONTROLS = dict.fromkeys([*range(0, 9), *range(11, 32), 127])
+
+
+def printable(text: str) -> str:
+    return text.translate(_CONTROLS)
 
 
 def _predict_with_progress(classifier: Classifier, items: list[str], show: bool) -> np.ndarray:
@@ -132,8 +168,10 @@ def _predict_with_progress(classifier: Classifier, items: list[str], show: bool)
 def _write(
     out: TextIO, fmt: str, classifier: Classifier, items: list[str], probs: np.ndarray, to_terminal: bool
 ) -> None:
-    names = classifier.labels
-    labels = [names[k] for k in classifier.decide(probs).tolist()]
+    names = classifier.labels.names
+    decisions = classifier.decisions.names
+    labels = [decisions[k] for k in classifier.decide(probs).tolist()]
+    items = [printable(t) for t in items]
     rows = probs.tolist()
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
@@ -164,7 +202,7 @@ def _write_table(
     table = Table(title=title, header_style="bold")
     table.add_column("text", overflow="fold", ratio=1)
     table.add_column("label")
-    for name in classifier.labels:
+    for name in classifier.labels.names:
         table.add_column(name, justify="right")
     for t, label, row in zip(items, labels, rows, strict=True):
         table.add_row(t, f"[{colour.get(label, 'white')}]{label}[/]", *(_pct(p) for p in row))
@@ -183,6 +221,9 @@ def serve_command(
     max_batch: Annotated[int, typer.Option(help="most texts per request (and per micro-batch)")] = 512,
     max_text_length: Annotated[int, typer.Option(help="most characters per text")] = 2000,
     batch_wait_ms: Annotated[float, typer.Option(help="longest wait to gather a micro-batch")] = 5.0,
+    max_body_bytes: Annotated[int, typer.Option(help="largest request body; larger ones get 413 unread")] = 2 << 20,
+    body_timeout: Annotated[float, typer.Option(help="seconds a request body may take to arrive (408 after)")] = 10.0,
+    timeout_keep_alive: Annotated[int, typer.Option(help="seconds an idle keep-alive connection stays open")] = 5,
     micro_batching: Annotated[bool, typer.Option(help="share forward passes between concurrent requests")] = True,
     neutral_margin: NeutralMargin = None,
     device: Device = "auto",
@@ -190,8 +231,10 @@ def serve_command(
     access_log: Annotated[bool, typer.Option(help="log every request")] = False,
 ) -> None:
     """Serve the model over HTTP: POST /predict, GET /health, GET /model, docs at /docs."""
-    if max_batch < 1 or max_text_length < 1:
-        raise UserError("--max-batch and --max-text-length must be at least 1")
+    if max_batch < 1 or max_text_length < 1 or max_body_bytes < 1:
+        raise UserError("--max-batch, --max-text-length and --max-body-bytes must be at least 1")
+    if body_timeout <= 0 or timeout_keep_alive < 1:
+        raise UserError("--body-timeout and --timeout-keep-alive must be positive")
     if not 0 <= batch_wait_ms <= 1000:
         raise UserError("--batch-wait-ms must be between 0 and 1000")
     if not 0 <= port <= 65535:
@@ -203,15 +246,33 @@ def serve_command(
 
     classifier = Classifier.load(run_dir, device=device, neutral_margin=neutral_margin, precision=precision)
     classifier.predict(["warm up"])  # the first pass builds lookup tables: not on a client's time
-    settings = ServeSettings(max_batch, max_text_length, batch_wait_ms, micro_batching)
+    settings = ServeSettings(max_batch, max_text_length, batch_wait_ms, micro_batching, max_body_bytes, body_timeout)
+    _check_port(host, port)  # a port in use is one line, before anything says "serving"
     band = f", neutral band {classifier.neutral_margin:.3f}" if classifier.neutral_margin else ""
     batching = f"micro-batching (wait ≤ {batch_wait_ms:g} ms)" if micro_batching else "no micro-batching"
     err_console.print(
         f"serving {classifier.name}{band} on http://{host}:{port} ({batching}); API docs at /docs", highlight=False
     )
     try:
-        uvicorn.run(create_app(classifier, settings), host=host, port=port, access_log=access_log, log_level="info")
+        uvicorn.run(
+            create_app(classifier, settings),
+            host=host,
+            port=port,
+            access_log=access_log,
+            log_level="info",
+            timeout_keep_alive=timeout_keep_alive,
+        )
     except OSError as e:  # port taken, address not available
+        raise UserError(f"cannot serve on {host}:{port} ({e.strerror or e})") from None
+
+
+def _check_port(host: str, port: int) -> None:
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as e:
         raise UserError(f"cannot serve on {host}:{port} ({e.strerror or e})") from None
 
 
@@ -252,10 +313,10 @@ def calibrate_command(
 
 
 def _print_data_line(info: dict[str, Any]) -> None:
-    neg, neu, pos = info["class_counts"]
+    counts = " / ".join(f"{name} {n:,}" for name, n in info["class_counts"].items())
     dropped = ", ".join(f"{n:,} {why}" for why, n in info["dropped"].items()) or "none"
     console.print(
-        f"{info['n']:,} of {info['rows_read']:,} rows used (negative {neg:,} / neutral {neu:,} / positive {pos:,}; "
+        f"{info['n']:,} of {info['rows_read']:,} rows used ({counts}; "
         f"text column {info['text_column']!r}, label column {info['label_column']!r}); dropped: {dropped}",
         highlight=False,
     )
@@ -299,27 +360,14 @@ def evaluate_command(
     result, out = evaluate_file(
         run_dir, data, options, name=name, neutral_margin=neutral_margin, device=device, precision=precision
     )
-    table = Table(title=f"{result['model']} on {result['name']}", header_style="bold")
-    for column in ("decision", "loss", "accuracy", "binary acc.", "macro-F1"):
-        table.add_column(column, justify="right")
     rows = [("argmax (no band)", result["metrics"])]
     if result["neutral_band"]:
         rows.append((f"neutral band {result['neutral_band']['margin']:.3f}", result["neutral_band"]["metrics"]))
-    for label, m in rows:
-        table.add_row(
-            label, f"{m['loss']:.4f}", _pct(m["accuracy"]), _pct(m["accuracy_binary"]), f"{m['macro_f1']:.3f}"
-        )
-    console.print(table)
+    console.print(metrics_table(f"{result['model']} on {result['name']}", rows))
     _print_data_line(result)
     console.print(f"written to {out}", highlight=False)
 
 
 def _print_band(band: dict[str, Any]) -> None:
-    table = Table(title=f"with the neutral band (margin {band['margin']:.3f})", header_style="bold")
-    for column in ("split", "accuracy", "binary acc.", "macro-F1"):
-        table.add_column(column, justify="right")
-    for split in ("test", "test_seed"):
-        if split in band:
-            m = band[split]
-            table.add_row(split, _pct(m["accuracy"]), _pct(m["accuracy_binary"]), f"{m['macro_f1']:.3f}")
-    console.print(table)
+    rows = [(name, m) for name, m in band.items() if isinstance(m, dict)]
+    console.print(metrics_table(f"with the neutral band (margin {band['margin']:.3f})", rows))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from tweetsent.errors import UserError
+from tweetsent.core.errors import UserError
 
 SENTIMENT140_URL = "https://cs.stanford.edu/people/alecmgo/trainingandtestdata.zip"
 CHUNK = 1 << 20

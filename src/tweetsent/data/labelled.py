@@ -1,12 +1,14 @@
 """Tweets from any file a user has: plain lines, CSV, TSV or JSON lines, with or without labels.
 
-Used by `predict --input` (texts only) and by `evaluate --data` / `calibrate --data` (texts and labels).
+Used by `predict --input` (texts only), by `train --data` and by `evaluate --data` / `calibrate --data`
+(texts and labels).
 The format comes from the file name (`.csv`, `.tsv`, `.jsonl`, `.txt`; `.gz` and `.zip` are unpacked) or
 `--input-format`. A CSV/TSV header is recognised by its column names; without one, columns are numbered from 0.
 The text and label columns are found by name (text, tweet, label, sentiment, ...) or by content (the longest
-column is the text; the column whose values are labels is the label) unless given. Labels are mapped with a
-label map (`negative=0,neutral=1,positive=2`: our label = the file's value); rows whose label is not in the
-map are dropped and counted, never silently mislabelled.
+column is the text; the column whose values are labels, or failing that the one with the fewest distinct
+values, is the label) unless given. Labels are kept as written, or mapped with a label map
+(`negative=0,neutral=1,positive=2`: a label name = the file's value); with a map, rows whose value is not in it
+are dropped and counted, never silently mislabelled.
 """
 
 from __future__ import annotations
@@ -22,17 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
-from tweetsent.errors import UserError, at
+from tweetsent.core.errors import UserError, at
+from tweetsent.core.labels import STANDARD, LabelSet, is_number
 
-LABEL_NAMES = ("negative", "neutral", "positive")
 FORMATS = ("lines", "csv", "tsv", "jsonl")
-# Without --label-map, a file's labels must be the names themselves (any case) or their usual abbreviations.
-# Numeric labels mean different things in different sets (Sentiment140: 0/2/4, others 0/1/2, -1/0/1), so they
-# always need an explicit map.
-DEFAULT_LABEL_MAP = {"negative": 0, "neutral": 1, "positive": 2, "neg": 0, "neu": 1, "pos": 2}
+# Values that look like labels of the usual three classes: they tell a header-less first row from a header.
+_STANDARD_VALUES = LabelSet(STANDARD).canonical()
 TEXT_NAMES = ("text", "tweet", "tweettext", "tweet_text", "content", "message", "sentence", "body")
 LABEL_COLUMN_NAMES = ("label", "labels", "sentiment", "polarity", "target", "class", "category")
 _SNIFF_ROWS = 200
+# A label column has few distinct values: more than this in the sniffed rows and a column is not one.
+_MAX_LABEL_VALUES = 50
 # More malformed rows than this share means the format guess (or the file) is wrong: stop instead of skipping.
 _MAX_BAD_SHARE = 0.05
 
@@ -43,7 +45,7 @@ class TweetRows:
 
     source: str
     texts: list[str]
-    labels: np.ndarray | None = None  # int8 0 negative, 1 neutral, 2 positive
+    labels: list[str] | None = None  # label names: as written, or mapped by the label map
     rows_read: int = 0
     text_column: str | None = None
     label_column: str | None = None
@@ -53,24 +55,50 @@ class TweetRows:
         return len(self.texts)
 
 
-def parse_label_map(spec: str | None) -> dict[str, int]:
-    """`negative=0,neutral=1,positive=2` -> {"0": 0, "1": 1, "2": 2}. A label may take several values
-    (`negative=0,negative=-1`); a value may not mean two labels."""
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a labelled file is read: `--input-format`, `--text-column`, `--label-column`, `--label-map`."""
+
+    input_format: str | None = field(
+        default=None, metadata={"help": "lines, csv, tsv or jsonl (default: from the file name)"}
+    )
+    text_column: str | None = field(default=None, metadata={"help": "column (name or 0-based number) of the text"})
+    label_column: str | None = field(default=None, metadata={"help": "column (name or 0-based number) of the label"})
+    label_map: str | None = field(
+        default=None, metadata={"help": "label name = the file's value, e.g. negative=0,neutral=2,positive=4"}
+    )
+    encoding: str = field(default="utf-8", metadata={"help": "text encoding of the files: utf-8, or latin-1"})
+    encoding_errors: str = field(
+        default="strict", metadata={"help": "strict (a bad byte is an error naming its line) or replace"}
+    )
+    max_input_mb: int = field(default=512, metadata={"help": "refuse files that decompress to more than this"})
+
+
+def parse_label_map(spec: str | None) -> dict[str, str] | None:
+    """`negative=0,neutral=1,positive=2` -> {"0": "negative", "1": "neutral", "2": "positive"} (values matched in
+    any case). A label may take several values (`negative=0,negative=-1`); a value may not mean two labels."""
     if spec is None or not spec.strip():
-        return dict(DEFAULT_LABEL_MAP)
-    out: dict[str, int] = {}
+        return None
+    out: dict[str, str] = {}
     for item in spec.split(","):
         name, sep, value = item.partition("=")
-        name, value = name.strip().lower(), value.strip().lower()
-        if not sep or not value:
+        name, value = name.strip(), value.strip().lower()
+        if not sep or not value or not name:
             raise UserError(f"--label-map: expected NAME=VALUE items like negative=0,positive=4, got {item!r}")
-        if name not in LABEL_NAMES:
-            raise UserError(f"--label-map: {name!r} is not a label (use negative, neutral, positive)")
-        label = LABEL_NAMES.index(name)
-        if out.get(value, label) != label:
-            raise UserError(f"--label-map: value {value!r} given for both {LABEL_NAMES[out[value]]} and {name}")
-        out[value] = label
+        if out.get(value, name) != name:
+            raise UserError(f"--label-map: value {value!r} given for both {out[value]} and {name}")
+        out[value] = name
     return out
+
+
+def parse_labels(spec: str | None) -> tuple[str, ...] | None:
+    """`--labels negative,neutral,positive` -> the names in that order."""
+    if spec is None:
+        return None
+    names = tuple(n.strip() for n in spec.split(",") if n.strip())
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise UserError(f"--labels: expected two or more distinct names separated by commas, got {spec!r}")
+    return names
 
 
 def guess_format(path: str | Path) -> str | None:
@@ -89,24 +117,44 @@ def guess_format(path: str | Path) -> str | None:
     }.get(suffix)
 
 
-def _read_text(path: str | Path) -> tuple[str, str]:
-    """(label for messages, decoded text) of a file or `-` (stdin)."""
+ENCODINGS = ("utf-8", "latin-1")
+
+
+def _read_text(path: str | Path, options: ReadOptions) -> tuple[str, str]:
+    """(label for messages, decoded text) of a file or `-` (stdin). Empty and binary input are refused; a byte
+    that is not UTF-8 is an error naming its line, unless `encoding_errors` is "replace"."""
+    if options.encoding not in ENCODINGS or options.encoding_errors not in ("strict", "replace"):
+        raise UserError("--encoding must be utf-8 or latin-1 and --encoding-errors strict or replace")
+    limit = options.max_input_mb << 20
     if str(path) == "-":
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(limit + 1)
         label = "<stdin>"
+        if len(data) > limit:
+            raise UserError(f"<stdin>: more than {options.max_input_mb:,} MB (--max-input-mb)")
     else:
         from tweetsent.data.reader import read_bytes
 
         p = Path(path)
         if p.is_dir():
             raise UserError(f"{p}: is a folder, not a file")
-        data = read_bytes(p)
+        data = read_bytes(p, max_bytes=limit)
         label = str(p)
-    try:
-        return label, data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Sentiment140's own files are latin-1; every byte sequence decodes as latin-1.
+    if not data.strip():
+        raise UserError(f"{label}: empty input (expected tweets: one per line, or CSV, TSV or JSON lines)")
+    head = data[:65536]
+    controls = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 13))
+    if b"\x00" in head or controls > len(head) / 20:
+        raise UserError(f"{label}: binary data, not text (UTF-16 files: save them as UTF-8)")
+    if options.encoding == "latin-1":
         return label, data.decode("latin-1")
+    try:
+        return label, data.decode("utf-8-sig", errors=options.encoding_errors)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise UserError(
+            f"{at(label, line)}byte 0x{data[e.start]:02x} is not UTF-8 (pass --encoding-errors replace to replace "
+            "such bytes, or --encoding latin-1 for a latin-1 file)"
+        ) from None
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:
@@ -124,7 +172,7 @@ class _Table:
     first_malformed: int | None = None
 
 
-def _read_delimited(source: str, text: str, delimiter: str, wanted: list[str], label_map: dict[str, int]) -> _Table:
+def _read_delimited(source: str, text: str, delimiter: str, wanted: list[str], label_values: set[str]) -> _Table:
     # TSV has no quoting (tweets in SemEval's TSV contain unbalanced '"'); CSV follows RFC 4180.
     tsv = delimiter == "\t"
     reader = csv.reader(
@@ -159,7 +207,7 @@ def _read_delimited(source: str, text: str, delimiter: str, wanted: list[str], l
             f"{at(source, first_malformed)}expected {width} {_kind(delimiter)} columns like line {first_line}, "
             f"found another count ({malformed:,} of {total:,} rows); is --input-format right?"
         )
-    header = _is_header(first, rows[:_SNIFF_ROWS], wanted, label_map)  # type: ignore[arg-type]
+    header = _is_header(first, rows[:_SNIFF_ROWS], wanted, label_values)  # type: ignore[arg-type]
     columns = [c.strip() for c in first] if header else [str(i) for i in range(width)]
     if not header:
         rows.insert(0, list(first))
@@ -171,27 +219,19 @@ def _kind(delimiter: str) -> str:
     return "TSV" if delimiter == "\t" else "CSV"
 
 
-def _is_header(first: list[str], sample: list[list[str]], wanted: list[str], label_map: dict[str, int]) -> bool:
+def _is_header(first: list[str], sample: list[list[str]], wanted: list[str], label_values: set[str]) -> bool:
     """Whether the first row names the columns: it holds a requested or well-known column name, or a column
     that is numeric in every other row is not numeric there (as csv.Sniffer decides)."""
     cells = [c.strip().lower() for c in first]
     if any(w.lower() in cells for w in wanted if w and not w.isdigit()):
         return True
-    if any(c in label_map for c in cells):
+    if any(c in label_values for c in cells):
         return False
     if any(c in TEXT_NAMES or c in LABEL_COLUMN_NAMES for c in cells):
         return True
     return bool(sample) and any(
-        not _numeric(first[j]) and all(_numeric(r[j]) for r in sample) for j in range(len(first))
+        not is_number(first[j]) and all(is_number(r[j]) for r in sample) for j in range(len(first))
     )
-
-
-def _numeric(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _read_jsonl(source: str, text: str) -> _Table:
@@ -272,21 +312,28 @@ def _text_column(table: _Table, source: str, label_index: int | None) -> int:
     return best
 
 
-def _label_column(table: _Table, source: str, label_map: dict[str, int], text_index: int | None) -> int:
+def _label_column(table: _Table, source: str, label_map: dict[str, str] | None, text_index: int | None) -> int:
+    """By name; else the column whose values are most often labels (of the map, or the usual names); else the
+    column with the fewest distinct values that is not the text."""
     found = _by_name(table, LABEL_COLUMN_NAMES, exclude=text_index)
     if found is not None:
         return found
     sample = table.rows[:_SNIFF_ROWS]
-    scores = [
-        sum((r[j] or "").strip().lower() in label_map for r in sample) if j != text_index else -1
-        for j in range(len(table.columns))
-    ]
-    if not scores or max(scores) <= 0:
-        raise UserError(
-            f"{source}: no column holds labels of the label map; pass --label-column and --label-map "
-            f"(columns: {', '.join(table.columns)})"
-        )
-    return int(np.argmax(scores))
+    candidates = [j for j in range(len(table.columns)) if j != text_index]
+    known = label_map if label_map is not None else _STANDARD_VALUES
+    scores = {j: sum((r[j] or "").strip().lower() in known for r in sample) for j in candidates}
+    if scores and max(scores.values()) > 0:
+        return max(scores, key=lambda j: scores[j])
+    if label_map is None:
+        text = text_index if text_index is not None else _text_column(table, source, None)
+        distinct = {j: len({(r[j] or "").strip() for r in sample}) for j in candidates if j != text}
+        fits = {j: n for j, n in distinct.items() if 2 <= n <= _MAX_LABEL_VALUES}
+        if fits:
+            return min(fits, key=lambda j: fits[j])
+    raise UserError(
+        f"{source}: no column looks like labels; pass --label-column (and --label-map) "
+        f"(columns: {', '.join(table.columns)})"
+    )
 
 
 def read_tweets(
@@ -295,14 +342,23 @@ def read_tweets(
     fmt: str | None = None,
     text_column: str | None = None,
     label_column: str | None = None,
-    label_map: dict[str, int] | None = None,
+    label_map: dict[str, str] | None = None,
     with_labels: bool = False,
+    read: ReadOptions | None = None,
 ) -> TweetRows:
-    """Read texts (and, with `with_labels`, labels mapped through `label_map`) from a file or `-` (stdin)."""
+    """Read texts (and, with `with_labels`, labels: as written, or mapped through `label_map`, a file value in
+    lower case -> a label name) from a file or `-` (stdin). `read` gives the encoding and the size limit (and the
+    format and columns where those are not given)."""
+    read = read or ReadOptions()
+    fmt, text_column, label_column = (
+        fmt or read.input_format,
+        text_column or read.text_column,
+        label_column or read.label_column,
+    )
     fmt = fmt or guess_format(path) or ("lines" if str(path) == "-" or not with_labels else None)
     if fmt is not None and fmt not in FORMATS:
         raise UserError(f"--input-format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    source, text = _read_text(path)
+    source, text = _read_text(path, read)
     if fmt is None:  # a labelled file with an unknown suffix: sniff it
         head = text.lstrip()[:1]
         first_line = text.split("\n", 1)[0]
@@ -311,14 +367,16 @@ def read_tweets(
         if with_labels:
             raise UserError(f"{source}: plain lines have no labels; use a CSV, TSV or JSONL file (--input-format)")
         lines = [line for _, line in _lines(text) if line.strip()]
+        if not lines:
+            raise UserError(f"{source}: no tweets found (only blank lines)")
         return TweetRows(source, lines, rows_read=len(lines))
 
-    label_map = label_map if label_map is not None else dict(DEFAULT_LABEL_MAP)
     wanted = [c for c in (text_column, label_column) if c]
     if fmt == "jsonl":
         table = _read_jsonl(source, text)
     else:
-        table = _read_delimited(source, text, "\t" if fmt == "tsv" else ",", wanted, label_map)
+        values = set(label_map) if label_map is not None else set(_STANDARD_VALUES)
+        table = _read_delimited(source, text, "\t" if fmt == "tsv" else ",", wanted, values)
     text_index = _column(table, text_column, source, "--text-column")
     label_index = _column(table, label_column, source, "--label-column") if with_labels else None
     if with_labels and label_index is None:
@@ -330,17 +388,17 @@ def read_tweets(
 
     dropped: Counter[str] = Counter()
     texts: list[str] = []
-    labels: list[int] = []
+    labels: list[str] = []
     for row in table.rows:
         value = row[text_index]
         if value is None:
             dropped["text missing or not a string"] += 1
             continue
         if label_index is not None:
-            raw = row[label_index]
-            label = label_map.get((raw or "").strip().lower())
-            if label is None:
-                dropped[f"label {raw!r} not in the label map"] += 1
+            raw = (row[label_index] or "").strip()
+            label = raw if label_map is None else label_map.get(raw.lower())
+            if not label:
+                dropped[f"label {raw!r} not in the label map" if raw else "label missing"] += 1
                 continue
             labels.append(label)
         texts.append(value)
@@ -352,15 +410,20 @@ def read_tweets(
             seen = sorted({(r[label_index] or "").strip() for r in table.rows[:10_000]})[:8]
             raise UserError(
                 f"{source}: no row has a label in the label map (labels seen: {', '.join(map(repr, seen))}); "
-                f"pass --label-map negative=...,neutral=...,positive=..."
+                "pass --label-map NAME=VALUE,... (e.g. negative=0,positive=4)"
             )
         raise UserError(f"{source}: no tweets found")
     return TweetRows(
         source,
         texts,
-        np.array(labels, dtype=np.int8) if label_index is not None else None,
+        labels if label_index is not None else None,
         rows_read=rows_read,
         text_column=table.columns[text_index],
         label_column=table.columns[label_index] if label_index is not None else None,
         dropped=dict(dropped.most_common()),
     )
+
+
+def read_labelled_file(path: str | Path, options: ReadOptions, label_map: dict[str, str] | None) -> TweetRows:
+    """`read_tweets` with labels, the file read as `options` say (the label map given parsed, or a default)."""
+    return read_tweets(path, label_map=label_map, with_labels=True, read=options)

@@ -14,13 +14,14 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from tweetsent.errors import UserError, at
+from tweetsent.core.errors import UserError, at
 
 SIX_COLUMNS = ["polarity", "id", "date", "query", "user", "text"]
 TWO_COLUMNS = ["polarity", "text"]
@@ -48,8 +49,24 @@ class RawTweets:
         return len(self.labels)
 
 
-def read_bytes(path: Path, member: str | None = None) -> bytes:
-    """The decompressed bytes of a plain, .gz or .zip file (for a zip, `member` names the file inside)."""
+# Decompressed input larger than this is refused (a 200 KB gzip bomb can unpack to gigabytes).
+MAX_INPUT_BYTES = 2 << 30
+_CHUNK = 16 << 20
+
+
+def _capped(stream: IO[bytes] | gzip.GzipFile, path: Path, limit: int) -> bytes:
+    parts, size = [], 0
+    while chunk := stream.read(min(_CHUNK, limit + 1 - size)):
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise UserError(f"{at(path)}decompresses to more than {limit / 2**20:,.0f} MB (the limit on input size)")
+    return b"".join(parts)
+
+
+def read_bytes(path: Path, member: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """The decompressed bytes of a plain, .gz or .zip file (for a zip, `member` names the file inside), at most
+    `max_bytes` of them: more is a UserError, found while decompressing, before the memory is spent."""
     if not path.exists():
         raise UserError(f"{path}: file not found")
     try:
@@ -59,11 +76,15 @@ def read_bytes(path: Path, member: str | None = None) -> bytes:
                 name = _zip_member(names, member)
                 if name is None:
                     raise UserError(f"{at(path)}no {member or 'CSV'} inside the zip (it holds: {', '.join(names)})")
-                return zf.read(name)
-        raw = path.read_bytes()
-        if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
-            return gzip.decompress(raw)
-        return raw
+                with zf.open(name) as stream:
+                    return _capped(stream, path, max_bytes)
+        with open(path, "rb") as f:
+            magic = f.read(2)
+        if path.suffix == ".gz" or magic == b"\x1f\x8b":
+            with gzip.open(path, "rb") as stream:
+                return _capped(stream, path, max_bytes)
+        with open(path, "rb") as f:
+            return _capped(f, path, max_bytes)
     except (EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise UserError(f"{at(path)}truncated or corrupt gzip file ({e})") from None
     except zipfile.BadZipFile as e:

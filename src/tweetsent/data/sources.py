@@ -7,9 +7,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tweetsent.core.errors import UserError
 from tweetsent.data.download import SENTIMENT140_URL, DownloadError, download
 from tweetsent.data.reader import OFFICIAL_TEST, OFFICIAL_TRAIN
-from tweetsent.errors import UserError
 
 OFFICIAL_ZIP = "trainingandtestdata.zip"
 TRAIN_NAMES = (

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tweetsent.atomic import atomic_path
-from tweetsent.errors import UserError
+from tweetsent.core.atomic import atomic_path
+from tweetsent.core.errors import UserError
+from tweetsent.core.splits import Split
+from tweetsent.data.cleaning import CleaningConfig, clean_texts
+from tweetsent.data.tokenizer import tokenize
 
 PAD, UNK = "<pad>", "<unk>"  # the tokenizer splits '<' and '>' off, so no real token can equal these
 PAD_ID, UNK_ID = 0, 1
@@ -42,6 +47,20 @@ class Vocab:
         words = [PAD, UNK, *table["word"].to_pylist()]
         counts = np.concatenate([[0, n_unk], table["count"].to_numpy()])
         return cls(words, counts)
+
+    def extended(self, token_lists: pa.ListArray, min_count: int = 1) -> Vocab:
+        """This vocabulary with the words of `token_lists` it lacks appended (those seen `min_count` times or
+        more, by frequency): every known word keeps its id, so a model's embedding rows stay valid."""
+        counted = pc.value_counts(token_lists.flatten())
+        table = pa.table({"word": counted.field("values"), "count": counted.field("counts")})
+        table = table.filter(pc.greater_equal(table["count"], min_count))
+        table = table.filter(pc.invert(pc.is_in(table["word"], value_set=self._array)))
+        table = table.take(pc.sort_indices(table, [("count", "descending"), ("word", "ascending")]))
+        if table.num_rows == 0:
+            return self
+        return Vocab(
+            [*self.words, *table["word"].to_pylist()], np.concatenate([self.counts, table["count"].to_numpy()])
+        )
 
     def encode(self, token_lists: pa.ListArray) -> pa.ListArray:
         """list<string> -> list<int32> of the same shape; unknown tokens become UNK_ID."""
@@ -89,3 +108,32 @@ class Vocab:
         if words[:2] != [PAD, UNK]:
             raise UserError(f"{path}:1: a vocabulary file starts with {PAD} and {UNK}")
         return cls(words, np.array(counts))
+
+
+def at_least_one_token(ids: pa.ListArray) -> pa.ListArray:
+    """Tweets that clean to nothing still get an answer: they become a single <unk>."""
+    lengths = pc.list_value_length(ids).to_numpy(zero_copy_only=False)
+    if lengths.min(initial=1) > 0:
+        return ids
+    return pa.array([x if x else [UNK_ID] for x in ids.to_pylist()], type=pa.list_(pa.int32()))
+
+
+def encode_words(
+    texts: Sequence[str] | pa.Array,
+    vocab: Vocab,
+    cleaning: CleaningConfig,
+    labels: np.ndarray | None = None,
+    name: str = "texts",
+    html_decoded: bool = False,
+) -> Split:
+    """Raw texts -> a Split of word ids through the cleaning and tokenizer; a text with no known token becomes one
+    UNK token, so every text gets an answer. `html_decoded`: the texts' HTML entities are decoded already (a
+    dataset's texts), so the cleaning must not decode them again."""
+    column = texts if isinstance(texts, pa.Array) else pa.array(list(texts), type=pa.string())
+    if html_decoded:
+        cleaning = dataclasses.replace(cleaning, html_unescape=False)
+    ids = at_least_one_token(vocab.encode(tokenize(clean_texts(column, cleaning))))
+    flat = ids.values.to_numpy(zero_copy_only=False).astype(np.int32)
+    offsets = ids.offsets.to_numpy().astype(np.int64)
+    labels = np.zeros(len(column), dtype=np.int8) if labels is None else np.asarray(labels)
+    return Split(name, flat, offsets - offsets[0], labels, column)

@@ -25,10 +25,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from tweetsent.atomic import atomic_path
+from tweetsent.core.atomic import atomic_path
+from tweetsent.core.errors import UserError
 from tweetsent.data.download import DownloadError, download
 from tweetsent.data.vocab import PAD_ID, Vocab
-from tweetsent.errors import UserError
 
 DEFAULT_EMBEDDINGS = "glove.6B.50d"
 _STANFORD = "https://nlp.stanford.edu/data/"

@@ -2,13 +2,13 @@
 
     clf = tweetsent.load("runs/bilstm-fast")
     clf.predict(["what a great day", "my phone died again"])
-    # [Prediction(label='positive', probabilities={'negative': 0.03, 'neutral': 0.0, 'positive': 0.97}), ...]
-    clf.predict_proba(texts)  # numpy (N, 3), columns negative, neutral, positive
+    # [Prediction(label='positive', probabilities={'negative': 0.03, 'positive': 0.97}), ...]
+    clf.predict_proba(texts)  # numpy (N, len(clf.labels)), one column per label
 
-Whatever the model kind, the texts go through `Artifact.encode` (the exact cleaning and tokenization of
-training) and `model(ids, lengths)`, in length-bucketed batches, on the GPU when there is one. Nothing of
-the training stack (Lightning) is imported. Labels apply the neutral band when the model has a calibrated
-margin (`model/calibration.json`); the probabilities are always the model's own.
+Whatever the model (a run of any family, or an ensemble), the texts go through its encoder (the exact cleaning
+and tokenization of training) and the model, in length-bucketed batches, on the GPU when there is one. Nothing
+of the training stack (Lightning) is imported. For a negative/positive model with a calibrated margin
+(`model/calibration.json`) labels apply the neutral band; the probabilities are always the model's own.
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from tweetsent.errors import UserError
-from tweetsent.evaluation.neutral import check_margin, decide, read_calibration
-from tweetsent.inference.artifact import Artifact, load_artifact, predict_split, resolve_model_dir
+from tweetsent.core.errors import UserError
+from tweetsent.core.labels import LabelSet, decide
+from tweetsent.models.artifact import Predictor, check_margin, load_artifact, read_calibration, resolve_model_dir
 
-DEFAULT_LABELS = ("negative", "neutral", "positive")
 # Texts encoded and predicted per step: large enough that length bucketing keeps padding low, small enough
 # that memory stays flat and a progress bar moves.
 CHUNK = 16_384
@@ -101,7 +100,7 @@ class Classifier:
 
     def __init__(
         self,
-        artifact: Artifact,
+        predictor: Predictor,
         *,
         model_dir: Path | None = None,
         device: str | None = None,
@@ -114,10 +113,10 @@ class Classifier:
 
         # Denormal floats make CPU LSTMs many times slower on long inputs (SPEC 7); harmless elsewhere.
         torch.set_flush_denormal(True)
-        self.artifact = artifact
+        self.predictor = predictor
         self.model_dir = model_dir
         self.device = _device(device)
-        self.model = artifact.model.to(self.device).eval()
+        predictor.to(self.device)
         self.batch_size = batch_size
         self.bf16 = _bf16(precision, self.device)
         self.workers = max(1, workers) if workers is not None else _default_workers(self.device)
@@ -160,15 +159,21 @@ class Classifier:
 
     @property
     def name(self) -> str:
-        return str(self.artifact.config.get("model", "model"))
+        return self.predictor.name
 
     @property
-    def kind(self) -> str:
-        return self.artifact.kind
+    def family(self) -> str:
+        return str(self.predictor.config.get("family", "word"))
 
     @property
-    def labels(self) -> tuple[str, ...]:
-        return tuple(self.artifact.config.get("labels", DEFAULT_LABELS))
+    def labels(self) -> LabelSet:
+        """The model's labels: one probability column each."""
+        return self.predictor.labels
+
+    @property
+    def decisions(self) -> LabelSet:
+        """The labels `predict` can answer: the model's, plus neutral where the band applies."""
+        return self.labels.with_neutral() if self.neutral_margin > 0 and self.labels.bandable else self.labels
 
     @property
     def run_dir(self) -> Path | None:
@@ -177,9 +182,16 @@ class Classifier:
             return self.model_dir.parent
         return None
 
-    def predict_proba(self, texts: str | Iterable[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Probabilities (N, 3), columns negative, neutral, positive, in the order of `texts`.
-        `progress(n)` is called after each chunk of n texts (from a worker thread on large inputs)."""
+    def predict_proba(
+        self,
+        texts: str | Iterable[str],
+        *,
+        progress: Callable[[int], None] | None = None,
+        html_decoded: bool = False,
+    ) -> np.ndarray:
+        """Probabilities (N, len(labels)), one column per label of `labels`, in the order of `texts`.
+        `progress(n)` is called after each chunk of n texts (from a worker thread on large inputs);
+        `html_decoded`: the texts are a dataset's, whose HTML entities are decoded already."""
         items = as_texts(texts)
         n = len(items)
         probs = np.zeros((n, len(self.labels)), dtype=np.float32)
@@ -189,7 +201,7 @@ class Classifier:
 
         def run(start: int) -> None:
             chunk = items[start : start + size]
-            probs[start : start + len(chunk)] = self._forward(chunk)
+            probs[start : start + len(chunk)] = self._forward(chunk, html_decoded)
             if progress is not None:
                 progress(len(chunk))
 
@@ -206,12 +218,11 @@ class Classifier:
             torch.set_num_threads(threads)  # the workers' setup lowered torch's default for new threads
         return probs
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
+    def _forward(self, texts: list[str], html_decoded: bool = False) -> np.ndarray:
         import torch
 
-        split = self.artifact.encode(texts)
         with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
-            return predict_split(self.model, split, self.artifact.max_length, self.batch_size)
+            return self.predictor.predict_proba(texts, self.batch_size, html_decoded)
 
     def _workers(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -221,13 +232,13 @@ class Classifier:
         return self._pool
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
-        """Label indices from probabilities, with this classifier's neutral band."""
-        return decide(probs, self.neutral_margin)
+        """Indices into `decisions` from probabilities, with this classifier's neutral band."""
+        return decide(probs, self.labels, self.neutral_margin, self.decisions)
 
     def predictions(self, probs: np.ndarray) -> list[Prediction]:
-        names = self.labels
+        names, decisions = self.labels.names, self.decisions.names
         return [
-            Prediction(names[k], dict(zip(names, row, strict=True)))
+            Prediction(decisions[k], dict(zip(names, row, strict=True)))
             for k, row in zip(self.decide(probs).tolist(), probs.tolist(), strict=True)
         ]
 

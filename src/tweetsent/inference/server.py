@@ -1,7 +1,7 @@
 """`tweetsent serve`: a FastAPI app around one `Classifier`.
 
 POST /predict {"texts": [...]} -> {"model", "neutral_margin", "predictions": [{"label", "probabilities"}]}
-GET  /health, GET /model (name, training config, test metrics), OpenAPI docs at /docs.
+GET  /health, GET /model (name, labels, version, margin), OpenAPI docs at /docs.
 
 Micro-batching: requests go into an asyncio queue; one worker takes the first waiting request, gathers
 more for at most `batch_wait_ms` (or until `max_batch` texts), runs one forward pass in a worker thread and
@@ -9,7 +9,10 @@ answers every request from it. While a pass runs, new requests queue up, so batc
 the per-pass costs (cleaning, tokenizing, the LSTM's sequential steps) are shared. Without micro-batching
 each request gets its own pass, one at a time (the same single model thread), for comparison.
 
-Bad requests get a 4xx and one readable `detail` line; nothing a client sends stops the server.
+Bad requests get a 4xx and one readable `detail` line, decided before the request joins a batch: the body is
+read up to `max_body_bytes` (413 past it) within `body_timeout_s` (408), parsed once, and checked cheaply (the
+list's length before its items; the first problem and the count of all, never one message per item). A batch
+that fails anyway is retried request by request, so one request can never fail or change another's answer.
 """
 
 from __future__ import annotations
@@ -37,21 +40,23 @@ class ServeSettings:
     max_text_chars: int = 2000
     batch_wait_ms: float = 5.0
     micro_batching: bool = True
+    max_body_bytes: int = 2 << 20  # a full batch of 512 tweets is well under this
+    body_timeout_s: float = 10.0  # a client that sends its body slower than this is cut off
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
 
 
 class PredictRequest(BaseModel):
     texts: list[StrictStr] = Field(description="tweets to classify, in order", examples=[["what a great day"]])
 
 
-class LabelProbabilities(BaseModel):
-    negative: float
-    neutral: float
-    positive: float
-
-
 class PredictionOut(BaseModel):
-    label: str = Field(description="negative, neutral or positive (the neutral band applied)")
-    probabilities: LabelProbabilities
+    label: str = Field(description="one of the model's labels (neutral too where the neutral band applies)")
+    probabilities: dict[str, float] = Field(description="the probability of each of the model's labels")
 
 
 class PredictResponse(BaseModel):
@@ -99,7 +104,7 @@ class MicroBatcher:
                     break
                 try:
                     job = await asyncio.wait_for(self.queue.get(), remaining)
-                except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+                except TimeoutError:  # not the builtin TimeoutError before Python 3.11
                     break
             if n + len(job[0]) > self.max_texts:
                 self._held = job
@@ -117,10 +122,10 @@ class MicroBatcher:
             texts = [t for j in jobs for t in j[0]]
             try:
                 probs = await loop.run_in_executor(self.executor, self.run, texts)
-            except Exception as e:  # a failed pass fails its requests, not the server
-                for _, future in jobs:
-                    if not future.done():
-                        future.set_exception(e)
+            except Exception:
+                # One request must not fail the others: each gets a pass of its own, and only a request that
+                # fails alone fails.
+                await self._one_by_one(jobs)
                 continue
             self.batches += 1
             self.texts += len(texts)
@@ -130,48 +135,113 @@ class MicroBatcher:
                     future.set_result(probs[start : start + len(batch)])
                 start += len(batch)
 
+    async def _one_by_one(self, jobs: list[Job]) -> None:
+        loop = asyncio.get_running_loop()
+        for texts, future in jobs:
+            try:
+                result = await loop.run_in_executor(self.executor, self.run, texts)
+            except Exception as e:
+                if not future.done():
+                    future.set_exception(e)
+            else:
+                if not future.done():
+                    future.set_result(result)
+
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
-    parts = []
-    status = 422
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
-        if err.get("type") == "json_invalid":
-            status = 400
-            parts.append(f"invalid JSON: {err.get('ctx', {}).get('error', err.get('msg'))}")
-        elif err.get("type") == "missing":
-            parts.append(f'missing field {loc!r}: send {{"texts": ["..."]}}' if loc else "missing JSON body")
-        elif not loc:
-            parts.append(f'the body must be a JSON object like {{"texts": ["..."]}} ({err.get("msg")})')
-        else:
-            parts.append(f"{loc}: {err.get('msg')}")
-    return status, "; ".join(parts[:5]) or "invalid request"
+    """The first problem and how many there are (a body of two million wrong items is one line, not two million)."""
+    errors = exc.errors()
+    if not errors:
+        return 422, "invalid request"
+    err = errors[0]
+    loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
+    status, text = 422, f"{loc}: {err.get('msg')}" if loc else str(err.get("msg"))
+    if err.get("type") == "json_invalid":
+        status, text = 400, f"invalid JSON: {err.get('ctx', {}).get('error', err.get('msg'))}"
+    more = f" (and {len(errors) - 1:,} more problems)" if len(errors) > 1 else ""
+    return status, text + more
+
+
+async def read_body(request: Request, settings: ServeSettings) -> bytes:
+    """The request body, refused (413) past `max_body_bytes` before more of it is read, and (408) when it takes
+    longer than `body_timeout_s` to arrive."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_body_bytes:
+        raise BadRequest(413, f"body of {int(declared):,} bytes, over the limit of {settings.max_body_bytes:,}")
+    chunks: list[bytes] = []
+    size = 0
+
+    async def collect() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > settings.max_body_bytes:
+                raise BadRequest(413, f"body over the limit of {settings.max_body_bytes:,} bytes")
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(collect(), settings.body_timeout_s)
+    except TimeoutError:
+        raise BadRequest(408, f"the body took longer than {settings.body_timeout_s:g} s to arrive") from None
+    return b"".join(chunks)
+
+
+def parse_texts(body: bytes, settings: ServeSettings) -> list[str]:
+    """`{"texts": [...]}` checked in order of cost: JSON, the shape, the list's length, then each item (a string,
+    short enough, encodable: a lone surrogate cannot be cleaned or tokenized)."""
+    if not body.strip():
+        raise BadRequest(422, 'missing JSON body: send {"texts": ["..."]}')
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequest(400, f"invalid JSON: {e}") from None
+    if not isinstance(payload, dict):
+        raise BadRequest(422, f'the body must be a JSON object like {{"texts": ["..."]}}, not {type(payload).__name__}')
+    if "texts" not in payload:
+        raise BadRequest(422, 'missing field \'texts\': send {"texts": ["..."]}')
+    texts = payload["texts"]
+    if not isinstance(texts, list):
+        raise BadRequest(422, f"texts: expected a list of strings, found {type(texts).__name__}")
+    if not texts:
+        raise BadRequest(422, "texts: empty list; send 1 or more texts")
+    if len(texts) > settings.max_batch:
+        raise BadRequest(422, f"texts: {len(texts):,} texts, more than the limit of {settings.max_batch} per request")
+    problems = [p for p in (_problem(i, t, settings) for i, t in enumerate(texts)) if p]
+    if problems:
+        more = f" (and {len(problems) - 1:,} more problems)" if len(problems) > 1 else ""
+        raise BadRequest(422, problems[0] + more)
+    return texts
+
+
+def _problem(i: int, text: Any, settings: ServeSettings) -> str | None:
+    if not isinstance(text, str):
+        return f"texts.{i}: expected a string, found {type(text).__name__}"
+    if len(text) > settings.max_text_chars:
+        return f"texts.{i}: {len(text):,} characters, over the limit of {settings.max_text_chars:,}"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"texts.{i}: not valid Unicode (a lone surrogate at character {e.start})"
+    return None
 
 
 def _model_info(classifier: Classifier, settings: ServeSettings) -> dict[str, Any]:
-    config = {k: v for k, v in classifier.artifact.config.items() if k not in ("vocab_digest",)}
-    info: dict[str, Any] = {
+    """What a client needs; the run's full record (training config, data paths, test metrics) stays in its folder."""
+    from tweetsent.core.versions import __version__
+
+    return {
         "name": classifier.name,
-        "kind": classifier.kind,
-        "labels": list(classifier.labels),
+        "family": classifier.family,
+        "labels": classifier.labels.to_list(),
+        "decisions": classifier.decisions.to_list(),
         "neutral_margin": classifier.neutral_margin,
-        "calibration": classifier.calibration,
-        "config": config,
-        "training": None,
-        "test_metrics": None,
-        "limits": {"max_batch": settings.max_batch, "max_text_chars": settings.max_text_chars},
-        "micro_batching": settings.micro_batching,
+        "version": __version__,
+        "limits": {
+            "max_batch": settings.max_batch,
+            "max_text_chars": settings.max_text_chars,
+            "max_body_bytes": settings.max_body_bytes,
+        },
     }
-    run_dir = classifier.run_dir
-    if run_dir is not None:
-        with contextlib.suppress(OSError, ValueError):
-            info["training"] = json.loads((run_dir / "config.json").read_text()).get("train")
-        with contextlib.suppress(OSError, ValueError):
-            summary = json.loads((run_dir / "summary.json").read_text())
-            info["test_metrics"] = {
-                k: summary[k] for k in ("test", "test_seed", "neutral_band") if k in summary
-            } or None
-    return info
 
 
 def create_app(classifier: Classifier, settings: ServeSettings | None = None) -> FastAPI:
@@ -197,7 +267,7 @@ def create_app(classifier: Classifier, settings: ServeSettings | None = None) ->
     app = FastAPI(
         title="tweetsent",
         summary=f"Tweet sentiment: {classifier.name}",
-        description="Classify tweets as negative, neutral or positive with a trained tweetsent model.",
+        description=f"Classify tweets as {', '.join(classifier.decisions.names)} with a trained tweetsent model.",
         lifespan=lifespan,
     )
     app.state.batcher = batcher
@@ -216,26 +286,29 @@ def create_app(classifier: Classifier, settings: ServeSettings | None = None) ->
     async def model() -> dict[str, Any]:
         return info
 
+    @app.exception_handler(BadRequest)
+    async def on_bad(request: Request, exc: BadRequest) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
     @app.post(
         "/predict",
         response_model=PredictResponse,
-        responses={400: {"description": "invalid JSON"}, 422: {"description": "invalid request"}},
+        responses={
+            400: {"description": "invalid JSON"},
+            408: {"description": "the body arrived too slowly"},
+            413: {"description": "the body is too large"},
+            422: {"description": "invalid request"},
+        },
+        # The body is read and checked by hand (limits first); the schema is still the documented one.
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+            }
+        },
     )
-    async def predict(body: PredictRequest) -> Any:
-        texts = body.texts
-        if not texts:
-            return JSONResponse({"detail": "texts: empty list; send 1 or more texts"}, status_code=422)
-        if len(texts) > settings.max_batch:
-            return JSONResponse(
-                {"detail": f"texts: {len(texts)} texts, more than the limit of {settings.max_batch} per request"},
-                status_code=422,
-            )
-        for i, t in enumerate(texts):
-            if len(t) > settings.max_text_chars:
-                return JSONResponse(
-                    {"detail": f"texts.{i}: {len(t)} characters, over the limit of {settings.max_text_chars}"},
-                    status_code=422,
-                )
+    async def predict(request: Request) -> Any:
+        texts = parse_texts(await read_body(request, settings), settings)
         if settings.micro_batching:
             probs = await batcher.submit(texts)
         else:

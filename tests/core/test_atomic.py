@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-import tweetsent.atomic as atomic
-from tweetsent.atomic import atomic_dir, atomic_path, write_json
+import tweetsent.core.atomic as atomic
+from tweetsent.core.atomic import atomic_dir, atomic_path, write_json
 
 
 def mode(path: Path) -> int:

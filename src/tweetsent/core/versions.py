@@ -6,8 +6,7 @@ import contextlib
 import importlib.metadata
 import platform
 
-from tweetsent import __version__
-
+__version__ = "0.1.0"
 PACKAGES = ("torch", "lightning", "pyarrow", "numpy", "scikit-learn", "vaderSentiment", "matplotlib", "transformers")
 
 

@@ -1,0 +1,153 @@
+"""What a practitioner tries first, behind one small interface (`fit` on a dataset, then `predict_proba` on texts,
+like a trained model): the VADER lexicon (no training) and TF-IDF word 1-2 grams + logistic regression.
+
+TF-IDF reads the same cleaned tokens our word-vector models see (the dataset's word ids), so it trains on the
+same rows; its features are built straight from the ids with numpy (a unigram is its vocabulary id, a bigram a
+pair of adjacent ids seen at least twice in training): scikit-learn's TfidfVectorizer would tokenize the
+1.45M Sentiment140 tweets again in Python. VADER reads the texts (it has its own rules for case, punctuation
+and emoticons). Adding a baseline is one class with `@register`.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from tweetsent.core.labels import STANDARD, LabelSet
+from tweetsent.core.splits import Split
+from tweetsent.data.dataset import Dataset
+from tweetsent.data.vocab import encode_words
+from tweetsent.models.lexicon import LABELS as VADER_LABELS
+from tweetsent.models.lexicon import vader_probs, vader_scores
+
+MIN_BIGRAM_COUNT = 2
+
+
+class Baseline(ABC):
+    name: ClassVar[str]
+    title: ClassVar[str]
+    probabilistic: ClassVar[bool] = True  # False: its scores are no probabilities, so it reports no loss
+    labels: LabelSet
+
+    @classmethod
+    def applies(cls, dataset: Dataset) -> bool:
+        """Whether the baseline can predict this dataset's labels."""
+        return True
+
+    @abstractmethod
+    def fit(self, dataset: Dataset) -> dict[str, Any]:
+        """Train on the dataset's train split; returns what the report shows (time, tweets, parameters)."""
+
+    @abstractmethod
+    def predict_proba(
+        self, texts: Sequence[str] | pa.Array, batch_size: int = 512, html_decoded: bool = False
+    ) -> np.ndarray:
+        """Probabilities (N, len(labels)), as a model's."""
+
+
+BASELINES: dict[str, type[Baseline]] = {}
+
+
+def register(cls: type[Baseline]) -> type[Baseline]:
+    BASELINES[cls.name] = cls
+    return cls
+
+
+class NgramFeatures:
+    """Sparse word 1-2 gram counts from token ids: columns [0, V) are unigrams, then the kept bigrams."""
+
+    def __init__(self, vocab_size: int, train: Split, min_count: int = MIN_BIGRAM_COUNT) -> None:
+        self.vocab_size = vocab_size
+        keys, counts = np.unique(self._pairs(train)[2], return_counts=True)
+        self.bigrams = keys[counts >= min_count]  # sorted: looked up with searchsorted
+
+    @property
+    def size(self) -> int:
+        return self.vocab_size + len(self.bigrams)
+
+    def _pairs(self, split: Split) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(token ids, their rows, bigram keys, the bigrams' rows)."""
+        ids = split.ids.astype(np.int64)
+        offsets = split.offsets.astype(np.int64)
+        rows = np.repeat(np.arange(len(split)), np.diff(offsets))
+        same = rows[1:] == rows[:-1]  # adjacent tokens of one tweet
+        keys = ids[:-1][same] * self.vocab_size + ids[1:][same]
+        return ids, rows, keys, rows[:-1][same]
+
+    def matrix(self, split: Split) -> Any:
+        from scipy import sparse
+
+        ids, rows, keys, bigram_rows = self._pairs(split)
+        if len(self.bigrams):
+            at = np.minimum(np.searchsorted(self.bigrams, keys), len(self.bigrams) - 1)
+            known = self.bigrams[at] == keys
+        else:
+            at, known = np.zeros(len(keys), dtype=np.int64), np.zeros(len(keys), dtype=bool)
+        r = np.concatenate([rows, bigram_rows[known]])
+        c = np.concatenate([ids, self.vocab_size + at[known]])
+        m = sparse.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(len(split), self.size))
+        m.sum_duplicates()
+        return m
+
+
+@register
+class TfidfBaseline(Baseline):
+    name = "tfidf"
+    title = "TF-IDF 1-2 grams + logistic regression"
+
+    def fit(self, dataset: Dataset) -> dict[str, Any]:
+        from sklearn.feature_extraction.text import TfidfTransformer
+        from sklearn.linear_model import LogisticRegression
+
+        train = dataset.for_training("train")
+        start = time.perf_counter()
+        self.vocab, self.cleaning, self.labels = dataset.vocab, dataset.cleaning, dataset.classes
+        self.features = NgramFeatures(len(dataset.vocab), train)
+        self.weighting = TfidfTransformer(sublinear_tf=True)
+        x = self.weighting.fit_transform(self.features.matrix(train))
+        # liblinear for two classes (fast on 1.45M tweets), multinomial lbfgs for more.
+        solver = "liblinear" if len(self.labels) == 2 else "lbfgs"
+        self.classifier = LogisticRegression(solver=solver, C=1.0, max_iter=1000)
+        self.classifier.fit(x, train.labels)
+        seconds = time.perf_counter() - start
+        return {
+            "train_seconds": round(seconds, 2),
+            "train_tweets_per_second": round(len(train) / seconds, 1),
+            "train_tweets": len(train),
+            "features": self.features.size,
+            "parameters": int(self.classifier.coef_.size + self.classifier.intercept_.size),
+        }
+
+    def predict_proba(
+        self, texts: Sequence[str] | pa.Array, batch_size: int = 512, html_decoded: bool = False
+    ) -> np.ndarray:
+        split = encode_words(texts, self.vocab, self.cleaning, html_decoded=html_decoded)
+        probs = self.classifier.predict_proba(self.weighting.transform(self.features.matrix(split)))
+        out = np.zeros((len(split), len(self.labels)))
+        out[:, self.classifier.classes_] = probs
+        return out
+
+
+@register
+class VaderBaseline(Baseline):
+    name = "vader"
+    title = "VADER lexicon"
+    probabilistic = False
+    labels = VADER_LABELS
+
+    @classmethod
+    def applies(cls, dataset: Dataset) -> bool:
+        return set(dataset.labels) <= set(STANDARD)
+
+    def fit(self, dataset: Dataset) -> dict[str, Any]:
+        return {"train_seconds": 0.0, "train_tweets": 0, "parameters": None}
+
+    def predict_proba(
+        self, texts: Sequence[str] | pa.Array, batch_size: int = 512, html_decoded: bool = False
+    ) -> np.ndarray:
+        return vader_probs(vader_scores(texts, html_decoded))

@@ -1,0 +1,118 @@
+"""Baselines: n-gram features from token ids, VADER's decision rule, TF-IDF on the fixture data, the cache, and
+the registry (a baseline reports its own numbers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tweetsent.comparison import baselines as baselines_module
+from tweetsent.comparison.baselines import BASELINES, Baseline, NgramFeatures, TfidfBaseline, register
+from tweetsent.comparison.compare import CompareOptions, _baseline_entry, score_sets
+from tweetsent.core.splits import Split
+from tweetsent.data.dataset import Dataset
+from tweetsent.data.labelled import ReadOptions
+from tweetsent.models.lexicon import THRESHOLD, vader_probs, vader_scores
+
+NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2
+
+
+def split_of(tweets: list[list[int]]) -> Split:
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in tweets])]).astype(np.int64)
+    ids = np.array([i for t in tweets for i in t], dtype=np.int32)
+    return Split("x", ids, offsets, np.zeros(len(tweets), np.int8))
+
+
+def test_ngram_counts_stay_inside_each_tweet() -> None:
+    train = split_of([[2, 3, 2, 3], [3, 2], [4, 5]])
+    features = NgramFeatures(vocab_size=6, train=train, min_count=2)
+    # (2,3) twice and (3,2) twice are kept; (4,5) once is not, nor the pair across the tweet boundary (3 | 3).
+    assert features.bigrams.tolist() == sorted([2 * 6 + 3, 3 * 6 + 2])
+    m = features.matrix(train).toarray()
+    col = {(2, 3): 6 + features.bigrams.tolist().index(15), (3, 2): 6 + features.bigrams.tolist().index(20)}
+    assert m[0, 2] == 2 and m[0, 3] == 2 and m[0, col[(2, 3)]] == 2 and m[0, col[(3, 2)]] == 1
+    assert m[1, col[(3, 2)]] == 1 and m[1, col[(2, 3)]] == 0
+    assert m[2, 4] == 1 and m[2, 5] == 1 and m[2, 6:].sum() == 0
+    unseen = features.matrix(split_of([[5, 4]])).toarray()
+    assert unseen[0, 6:].sum() == 0 and unseen[0, :6].sum() == 2
+
+
+def test_vader_decisions_and_binary_order() -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    texts = ["I love this, it is wonderful", "I hate this, it is awful", "the bus is at the station", "not bad"]
+    probs = vader_probs(vader_scores(texts))
+    compound = np.array([SentimentIntensityAnalyzer().polarity_scores(t)["compound"] for t in texts])
+    negative_or_neutral = np.where(compound <= -THRESHOLD, NEGATIVE, NEUTRAL)
+    expected = np.where(compound >= THRESHOLD, POSITIVE, negative_or_neutral)
+    assert probs.argmax(axis=1).tolist() == expected.tolist()
+    assert expected[:3].tolist() == [POSITIVE, NEGATIVE, NEUTRAL]
+    # Binary accuracy compares the positive and negative columns: their order is the compound's sign.
+    assert ((probs[:, POSITIVE] > probs[:, NEGATIVE]) == (compound > 0)).all()
+    np.testing.assert_allclose(probs.sum(axis=1)[expected != NEUTRAL], 1.0)
+
+
+def test_tfidf_learns_the_fixture_words(small_dataset: Dataset) -> None:
+    baseline = TfidfBaseline()
+    info = baseline.fit(small_dataset)
+    assert info["train_tweets"] == len(small_dataset["train"]) and info["parameters"] > len(small_dataset.vocab)
+    assert baseline.labels == small_dataset.classes  # trained on two classes: never neutral
+    probs = baseline.predict_proba(["so happy and great", "sad and awful day"])
+    assert probs.shape == (2, 2) and probs[0].argmax() == 1 and probs[1].argmax() == 0
+
+
+def options(tmp_path: Path, refresh: bool = False) -> CompareOptions:
+    return CompareOptions(out=tmp_path, refresh_baselines=refresh)
+
+
+def test_baseline_results_are_cached_by_data_and_sets(small_dataset: Dataset, tmp_path: Path) -> None:
+    sets = score_sets(small_dataset, [], ReadOptions())
+    texts = ["so happy and great", "sad and awful day"]
+    first = _baseline_entry("tfidf", small_dataset, sets, texts, options(tmp_path))
+    assert not first["cached"] and first["scores"]["val"]["accuracy"] > 0.9  # the fixture's words separate the classes
+    for name in ("test", "test_seed"):
+        m = first["scores"][name]
+        assert sum(map(sum, m["confusion"])) == len(small_dataset[name])
+        assert all(row[NEUTRAL] == 0 for row in m["confusion"])  # a two-class model never says neutral
+    again = _baseline_entry("tfidf", small_dataset, sets, texts, options(tmp_path))
+    assert again["cached"] and again["scores"] == first["scores"]
+    # Other sets are another cache entry; so is a refresh.
+    assert not _baseline_entry("tfidf", small_dataset, sets[:2], texts, options(tmp_path))["cached"]
+    assert not _baseline_entry("tfidf", small_dataset, sets, texts, options(tmp_path, refresh=True))["cached"]
+
+
+def test_vader_needs_no_training(small_dataset: Dataset, tmp_path: Path) -> None:
+    sets = score_sets(small_dataset, [], ReadOptions())
+    result = _baseline_entry("vader", small_dataset, sets, ["hello"], options(tmp_path))
+    assert result["train_tweets"] == 0 and result["scores"]["test"]["loss"] is None
+    assert sum(map(sum, result["scores"]["test"]["confusion"])) == len(small_dataset["test"])
+
+
+def test_a_new_baseline_reports_its_own_numbers(
+    small_dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One class is a baseline; nothing dispatches on its name, so it cannot show another's results."""
+    monkeypatch.setattr(baselines_module, "BASELINES", dict(BASELINES))
+
+    @register
+    class AlwaysPositive(Baseline):
+        name = "always-positive"
+        title = "always positive"
+
+        def fit(self, dataset: Dataset) -> dict[str, Any]:
+            self.labels = dataset.classes
+            return {"train_seconds": 0.0, "train_tweets": 0}
+
+        def predict_proba(self, texts: Any, batch_size: int = 512, html_decoded: bool = False) -> np.ndarray:
+            return np.tile([0.0, 1.0], (len(texts), 1))
+
+    monkeypatch.setattr("tweetsent.comparison.compare.BASELINES", baselines_module.BASELINES)
+    sets = score_sets(small_dataset, [], ReadOptions())
+    entry = _baseline_entry("always-positive", small_dataset, sets, ["x"], options(tmp_path))
+    val = entry["scores"]["val"]
+    assert entry["name"] == "always positive" and val["labels"] == ["negative", "positive"]
+    assert all(row[0] == 0 for row in val["confusion"])  # never negative: its own answers, not VADER's
+    assert val["confusion"][1][1] == int((small_dataset["val"].labels == 2).sum())
