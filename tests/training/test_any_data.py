@@ -220,7 +220,8 @@ def test_run_config_and_model_config_record_the_labels(runs: Runs, key: str) -> 
     assert sum(config["dataset"]["class_counts"]["train"].values()) > 0  # what was read is recorded too
     assert config["data"]["data"] == str(runs.data(key))
     assert config["data"]["test_data"] == [str(runs.test_file(key, name)) for name in spec.tests]
-    assert config["data"]["val_fraction"] == 0.1
+    assert config["data"]["val_fraction"] is None  # left to the loader, which records what it used
+    assert config["dataset"]["val_fraction"] == 0.1
     model_config = read_json(run_dir / "model" / "config.json")
     assert model_config["labels"] == list(spec.labels)
     assert model_config["family"] == ("pretrained" if spec.model == "bert" else "word")

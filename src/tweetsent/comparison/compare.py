@@ -21,7 +21,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from tweetsent.evaluation.neutral import band_metrics
 from tweetsent.inference.classifier import Classifier
 from tweetsent.models.artifact import Artifact, Predictor, load_artifact
 from tweetsent.models.registry import model_spec
-from tweetsent.training.config import make_config
+from tweetsent.training.config import make_config, preset_values
 from tweetsent.training.datamodule import chosen_rows
 from tweetsent.training.run import read_run_config, train
 
@@ -278,7 +278,9 @@ def _transfer(options: CompareOptions, trained: list[Path], log: Callable[[str],
     from tweetsent.evaluation.evaluate import evaluate_run
     from tweetsent.training.ensemble import make_ensemble
 
-    hand = load_dataset(DataConfig(data=options.transfer_data, split_seed=options.data.split_seed))
+    # The small preset's data settings (its cleaning keeps emoji as words), on the hand-labelled file.
+    settings = {**preset_values("lstm", TRANSFER_PRESET)[1], "split_seed": options.data.split_seed}
+    hand = load_dataset(replace(from_dict(DataConfig, settings), data=options.transfer_data))
     runs = []
     for source in trained:
         model = read_run_config(source)["train"]["model"]

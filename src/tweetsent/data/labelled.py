@@ -336,6 +336,29 @@ def _label_column(table: _Table, source: str, label_map: dict[str, str] | None, 
     )
 
 
+def _kept_rows(
+    table: _Table, text_index: int, label_index: int | None, label_map: dict[str, str] | None
+) -> tuple[list[str], list[str], Counter[str]]:
+    """The rows with a text (and a label the map knows), and the others counted by why they were left out."""
+    dropped: Counter[str] = Counter()
+    texts: list[str] = []
+    labels: list[str] = []
+    for row in table.rows:
+        value = row[text_index]
+        if value is None:
+            dropped["text missing or not a string"] += 1
+            continue
+        if label_index is not None:
+            raw = (row[label_index] or "").strip()
+            label = raw if label_map is None else label_map.get(raw.lower())
+            if not label:
+                dropped[f"label {raw!r} not in the label map" if raw else "label missing"] += 1
+                continue
+            labels.append(label)
+        texts.append(value)
+    return texts, labels, dropped
+
+
 def read_tweets(
     path: str | Path,
     *,
@@ -386,22 +409,7 @@ def read_tweets(
     if text_index == label_index:
         raise UserError(f"{source}: the text and label columns are the same ({table.columns[text_index]!r})")
 
-    dropped: Counter[str] = Counter()
-    texts: list[str] = []
-    labels: list[str] = []
-    for row in table.rows:
-        value = row[text_index]
-        if value is None:
-            dropped["text missing or not a string"] += 1
-            continue
-        if label_index is not None:
-            raw = (row[label_index] or "").strip()
-            label = raw if label_map is None else label_map.get(raw.lower())
-            if not label:
-                dropped[f"label {raw!r} not in the label map" if raw else "label missing"] += 1
-                continue
-            labels.append(label)
-        texts.append(value)
+    texts, labels, dropped = _kept_rows(table, text_index, label_index, label_map)
     if table.malformed:
         dropped["malformed row"] += table.malformed
     rows_read = len(table.rows) + table.malformed

@@ -268,4 +268,4 @@ class SelectBest(Callback):
         key = (m["macro_f1"], -(m["loss"] if m["loss"] is not None else math.inf))
         if self.best is None or key > self.best:
             self.best, self.best_step = key, step
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # explicit, or Lightning logs a line per save

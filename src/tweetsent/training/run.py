@@ -268,7 +268,15 @@ def run_config(
             # What was read, and left out with the reason (rows empty after cleaning, unmapped labels, ...).
             **{
                 k: dataset.stats[k]
-                for k in ("rows_read", "dropped", "class_counts", "vocab_size")
+                for k in (
+                    "rows_read",
+                    "dropped",
+                    "class_counts",
+                    "vocab_size",
+                    "val_fraction",
+                    "text_column",
+                    "label_column",
+                )
                 if k in dataset.stats
             },
         },
