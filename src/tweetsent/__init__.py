@@ -2,7 +2,8 @@
 Sentiment140.
 
 import tweetsent
-clf = tweetsent.load("runs/bilstm-fast")       # a run directory (or an ensemble's) or its model/ folder
+clf = tweetsent.load()                         # the model that ships with tweetsent
+clf = tweetsent.load("runs/bilstm-fast")       # or a run directory (or an ensemble's) or its model/ folder
 clf.predict(["what a great day"])              # labels and per-label probabilities
 """
 

@@ -64,7 +64,9 @@ def transfer_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "negative": ["hate", "awful", "sad"],
         "neutral": ["bus", "at", "5"],
     }
-    rows = [f"{' '.join(ws[i % 3 :] + ws[: i % 3])} today,{label}" for label, ws in words.items() for i in range(20)]
+    rows = [
+        f"{' '.join(ws[i % 3 :] + ws[: i % 3])} today {i},{label}" for label, ws in words.items() for i in range(20)
+    ]
     path.write_text("text,label\n" + "\n".join(rows) + "\n")
     return path
 
@@ -278,7 +280,7 @@ def test_same_out_again_reuses_its_runs(compared: dict[str, Any], caches: Path, 
         (["--runs", "{tmp}/nope"], "no such run directory"),
         (["--runs", "{tmp}/unfinished"], "not a finished run (no summary.json)"),
         (["--models", "lstm", "--budget-minutes", "0"], "--budget-minutes must be positive"),
-        (["--models", "lstm", "--preset", "slow"], "--preset must be fast, seed, small or a .toml file"),
+        (["--models", "lstm", "--preset", "slow"], "--preset must be fast, seed, small, distill or a .toml file"),
     ],
 )
 def test_mistakes_are_one_line(run_cli: Cli, tmp_path: Path, args: list[str], message: str) -> None:

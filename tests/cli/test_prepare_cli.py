@@ -75,4 +75,4 @@ def test_bad_file_through_the_installed_command(tmp_path: Path) -> None:
 
 def test_bad_preset(run_cli: Cli) -> None:
     code, _, err = run_cli("prepare", "--preset", "slow")
-    assert code == 2 and "--preset must be fast, seed, small or a .toml file" in err
+    assert code == 2 and "--preset must be fast, seed, small, distill or a .toml file" in err

@@ -12,7 +12,7 @@ Cli = Callable[..., tuple[int, str, str]]
     ("args", "message"),
     [
         (["train", "gru"], "unknown model 'gru': choose one of lstm, bilstm, pyramid"),
-        (["train", "lstm", "--preset", "slow"], "--preset must be fast, seed, small or a .toml file"),
+        (["train", "lstm", "--preset", "slow"], "--preset must be fast, seed, small, distill or a .toml file"),
         (["train", "lstm", "--batch-size", "0"], "--batch-size must be positive"),
         (["train", "lstm", "--epochs", "-1"], "--epochs must be positive"),
         (["train", "lstm", "--accelerator", "tpu"], "--accelerator must be cpu, gpu or auto"),
@@ -52,7 +52,7 @@ def test_a_labelled_file_trains_with_the_small_preset_unless_told(run_cli: Cli, 
     """`train --data` defaults to the preset for a few thousand hand-labelled tweets; --preset still decides."""
     import json
 
-    rows = [f"{w} {w} day,{label}" for label, w in (("positive", "love"), ("negative", "hate")) for _ in range(30)]
+    rows = [f"{w} {w} day {i},{label}" for label, w in (("positive", "love"), ("negative", "hate")) for i in range(30)]
     data = tmp_path / "hand.csv"
     data.write_text("text,label\n" + "\n".join(rows) + "\n")
     tiny = ["--max-steps", "2", "--batch-size", "8", "--precision", "32-true", "--no-progress", "--min-count", "1"]

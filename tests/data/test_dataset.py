@@ -175,7 +175,7 @@ def test_a_test_file_the_label_map_leaves_empty_is_refused(run_cli: Cli, tmp_pat
 
 
 def test_a_file_empty_after_cleaning_is_refused(tmp_path: Path) -> None:
-    rows = [[label, "http://t.co/x"] for label in ("negative", "positive") * 10]
+    rows = [[label, f"http://t.co/x{i}"] for i, label in enumerate(("negative", "positive") * 10)]
     data = write_labelled(tmp_path / "data" / "links.csv", rows)
     with pytest.raises(UserError, match="no train tweets left after cleaning") as info:
         load(tmp_path, data)
@@ -235,7 +235,7 @@ def test_rows_empty_after_cleaning_are_dropped_from_training_and_counted(tmp_pat
     rows[3:3] = [["negative", t] for t in empties]
     data = write_labelled(tmp_path / "data" / "train.csv", rows)
     val = write_labelled(tmp_path / "data" / "val.csv", labelled_rows({"negative": 5, "positive": 5}, seed=1))
-    test = write_labelled(tmp_path / "data" / "test.csv", [["positive", empties[0]], ["negative", "sad bad"]])
+    test = write_labelled(tmp_path / "data" / "test.csv", [["positive", "http://t.co/other"], ["negative", "sad bad"]])
     dataset = load(tmp_path, data, val_data=str(val), test_data=(str(test),))
     assert dataset.stats["dropped"]["train"] == {"empty after cleaning": len(empties)}
     assert len(dataset["train"]) == 40
@@ -393,7 +393,7 @@ def test_a_saved_run_repeated_with_a_validation_file(run_cli: Cli, tmp_path: Pat
 
     data = json.loads((again / "config.json").read_text())["data"]
     assert data["val_data"] == str(val.resolve()) and data["val_fraction"] is None
-    assert Path(data["data"]).is_absolute()  # paths are recorded whole: the config repeats from any folder
+    assert Path(data["data"][0]).is_absolute()  # paths are recorded whole: the config repeats from any folder
 
 
 def test_val_data_is_used_as_is(tmp_path: Path, train3: Path) -> None:

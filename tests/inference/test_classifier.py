@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import tweetsent
 from tests.inference.fixtures import TEXTS, make_run
@@ -40,8 +41,12 @@ def test_load_run_dir_or_model_folder_and_predict(run_dir: Path) -> None:
         np.testing.assert_allclose(list(p.probabilities.values()), row, rtol=1e-6)
         assert json.loads(json.dumps(p.to_dict()))["label"] == p.label
     assert len({p.label for p in predictions}) > 1, "the fixture model should not give one answer to everything"
-    # bf16 (the default where the CPU has it) stays close to fp32.
-    np.testing.assert_allclose(tweetsent.load(run_dir, precision="bf16").predict_proba(TEXTS), probs, atol=0.05)
+    # bf16 (the default where the CPU has it) stays close to fp32; a CPU without bf16 instructions refuses it.
+    if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        np.testing.assert_allclose(tweetsent.load(run_dir, precision="bf16").predict_proba(TEXTS), probs, atol=0.05)
+    else:
+        with pytest.raises(UserError, match="no bf16 instructions"):
+            tweetsent.load(run_dir, precision="bf16")
 
 
 def test_order_and_chunking_do_not_change_answers(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

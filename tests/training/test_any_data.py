@@ -218,7 +218,7 @@ def test_run_config_and_model_config_record_the_labels(runs: Runs, key: str) -> 
     recorded = {k: config["dataset"][k] for k in ("name", "labels", "classes")}
     assert recorded == {"name": f"{key}-train", "labels": list(spec.labels), "classes": list(spec.labels)}
     assert sum(config["dataset"]["class_counts"]["train"].values()) > 0  # what was read is recorded too
-    assert config["data"]["data"] == str(runs.data(key))
+    assert config["data"]["data"] == [str(runs.data(key))]
     assert config["data"]["test_data"] == [str(runs.test_file(key, name)) for name in spec.tests]
     assert config["data"]["val_fraction"] is None  # left to the loader, which records what it used
     assert config["dataset"]["val_fraction"] == 0.1

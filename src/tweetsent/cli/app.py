@@ -56,3 +56,14 @@ def print_run_summary(s: dict[str, Any]) -> None:
             f"{s['epochs']} epochs, {s['steps']:,} steps (best {s['best_step']:,}), "
             f"{s['train_seconds']:.0f} s training, {s['train_tweets_per_second']:,.0f} tweets/s"
         )
+    files = s.get("training_files")
+    if files and len(files["files"]) > 1:
+        console.print(
+            f"{len(files['files'])} training files, {sum(f['rows_read'] for f in files['files']):,} rows read: "
+            f"{files['duplicates']:,} duplicates and {files['conflicting_rows']:,} rows of "
+            f"{files['conflicting_tweets']:,} tweets with conflicting labels dropped, "
+            f"{files['in_test_files']:,} also in a test file left out; "
+            f"{files['tweets']:,} tweets before the validation split"
+        )
+    if s.get("soft_labelled"):
+        console.print(f"plus {s['soft_labelled']['tweets']:,} tweets labelled by the teacher")

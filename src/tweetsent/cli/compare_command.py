@@ -47,7 +47,7 @@ def _compare(
     taken = [*(runs or []), *(run_dirs or [])]
     names = parse_models(models)
     if models is None and not taken:
-        names = list(MODELS)
+        names = [name for name, spec in MODELS.items() if spec.compared]
     parse_label_map(eval_label_map)
     folder = out or Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
     options = CompareOptions(

@@ -59,10 +59,32 @@ def _pct(x: float) -> str:
 # ---------------------------------------------------------------------------------------------- predict
 
 
+def split_model_argument(arguments: list[str]) -> tuple[Path | None, list[str]]:
+    """`predict [RUN_DIR] [TEXT ...]`: a first argument that is a folder is the model, the rest are tweets; with
+    no folder, every argument is a tweet for the packaged model. A first argument shaped like a path to a folder
+    that does not exist is an error, not a tweet."""
+    if not arguments:
+        return None, []
+    first = arguments[0]
+    if Path(first).is_dir():
+        return Path(first), arguments[1:]
+    looks_like_path = "/" in first and not any(c.isspace() for c in first) and "://" not in first
+    if looks_like_path and len(arguments) > 1:
+        raise UserError(f"{first}: no such run directory")
+    return None, arguments
+
+
 @app.command("predict")
 def predict_command(
-    run_dir: RunDir,
-    texts: Annotated[list[str] | None, typer.Argument(help="tweets to classify", show_default=False)] = None,
+    arguments: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="[RUN_DIR] TEXT ...: a run directory (or its model/ folder; default: the packaged model), "
+            "then tweets to classify",
+            show_default=False,
+            metavar="[RUN_DIR] [TEXT]...",
+        ),
+    ] = None,
     input_file: Annotated[
         str | None, typer.Option("--input", "-i", help="a file of tweets: one per line, CSV, TSV or JSONL; - for stdin")
     ] = None,
@@ -81,7 +103,9 @@ def predict_command(
     precision: Precision = "auto",
     progress: Annotated[bool, typer.Option(help="show a progress bar on large inputs")] = True,
 ) -> None:
-    """Classify tweets given as arguments, in a file, or on stdin; print labels and probabilities."""
+    """Classify tweets given as arguments, in a file, or on stdin; print labels and probabilities. Without a run
+    directory, the model that ships with tweetsent answers."""
+    run_dir, texts = split_model_argument(list(arguments or []))
     if fmt not in OUTPUT_FORMATS:
         raise UserError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}, not {fmt!r}")
     if batch_size < 1:
@@ -215,7 +239,9 @@ def _write_table(
 
 @app.command("serve")
 def serve_command(
-    run_dir: RunDir,
+    run_dir: Annotated[
+        Path | None, typer.Argument(help="a run directory or its model/ folder [default: the packaged model]")
+    ] = None,
     host: Annotated[str, typer.Option(help="address to bind (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     max_batch: Annotated[int, typer.Option(help="most texts per request (and per micro-batch)")] = 512,
@@ -327,7 +353,10 @@ def _print_data_line(info: dict[str, Any]) -> None:
 
 @app.command("evaluate")
 def evaluate_command(
-    run_dir: RunDir,
+    run_dir: Annotated[
+        Path | None,
+        typer.Argument(help="a run directory or its model/ folder [default with --data: the packaged model]"),
+    ] = None,
     data: Annotated[
         str | None, typer.Option(help="evaluate on this labelled file (CSV, TSV, JSONL) instead of the run's splits")
     ] = None,
@@ -342,8 +371,12 @@ def evaluate_command(
     device: Device = "auto",
     precision: Precision = "auto",
 ) -> None:
-    """Recompute a run's metrics and plots, or measure it on any labelled tweet file (--data)."""
+    """Recompute a run's metrics and plots, or measure it (or, with no run, the packaged model) on any labelled
+    tweet file (--data)."""
+    if data is None and run_dir is None:
+        raise UserError("give a run directory, or --data FILE to measure the packaged model on")
     if data is None:
+        assert run_dir is not None
         if any(x is not None for x in (input_format, text_column, label_column, label_map, name)):
             raise UserError("--input-format, --text-column, --label-column, --label-map and --name apply to --data")
         from tweetsent.evaluation.evaluate import evaluate_run

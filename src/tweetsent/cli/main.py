@@ -8,7 +8,13 @@ import sys
 import warnings
 
 # Importing the command modules registers their commands on the app.
-from tweetsent.cli import compare_command, ensemble_command, inference_commands, train_commands  # noqa: F401
+from tweetsent.cli import (  # noqa: F401
+    compare_command,
+    ensemble_command,
+    inference_commands,
+    ready_commands,
+    train_commands,
+)
 from tweetsent.cli.app import app, err_console
 from tweetsent.core.errors import UserError
 

@@ -3,6 +3,7 @@ nest), so a new setting is one field, and `prepare` and `train` read the same da
 
 from __future__ import annotations
 
+import glob
 import inspect
 import json
 from pathlib import Path
@@ -15,7 +16,7 @@ from tweetsent.cli.app import app, console, err_console, print_run_summary
 from tweetsent.cli.options import apply, command_with, config_options, given
 from tweetsent.core.errors import UserError
 from tweetsent.core.records import RecordError, from_dict
-from tweetsent.data.dataset import SENTIMENT140, DataConfig, file_name
+from tweetsent.data.dataset import SENTIMENT140, DataConfig, data_name
 from tweetsent.training.config import TrainConfig
 
 # Only these may change when a run is resumed: the rest would be silently ignored.
@@ -41,6 +42,8 @@ def data_config(preset_data: dict[str, Any], flags: dict[str, Any], base: DataCo
     for name in _PATHS:  # absolute, so `train --config RUN_DIR/config.json` works from any folder
         if isinstance(changes.get(name), str) and changes[name] != "-":
             changes[name] = str(Path(changes[name]).expanduser().resolve())
+    if "data" in changes:
+        changes["data"] = expand_paths(changes["data"])
     if "test_data" in changes:
         changes["test_data"] = tuple(
             p if p == SENTIMENT140 else str(Path(p).expanduser().resolve()) for p in changes["test_data"]
@@ -50,7 +53,23 @@ def data_config(preset_data: dict[str, Any], flags: dict[str, Any], base: DataCo
     return apply(start, changes)
 
 
-_PATHS = ("data", "val_data", "select_data", "data_dir", "train_file", "test_file")
+def expand_paths(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """`--data` values as absolute paths, a glob standing for the files it matches (sorted); one that matches
+    nothing is an error naming it."""
+    out: list[str] = []
+    for pattern in patterns:
+        path = Path(pattern).expanduser()
+        if glob.has_magic(str(path)):
+            found = sorted(p for p in glob.glob(str(path)) if Path(p).is_file())
+            if not found:
+                raise UserError(f"--data {pattern}: no file matches")
+            out.extend(str(Path(p).resolve()) for p in found)
+        else:
+            out.append(str(path.resolve()) if pattern != "-" else pattern)
+    return tuple(dict.fromkeys(out))
+
+
+_PATHS = ("val_data", "select_data", "data_dir", "train_file", "test_file")
 
 
 # ---------------------------------------------------------------------------------------------- train
@@ -71,9 +90,9 @@ def _train(
 
     train_flags, data_flags = given(TrainConfig, flags), given(DataConfig, flags)
     given_preset = preset
-    data_name = file_name(flags["data"]) if flags.get("data") else None
-    preset = preset or ("small" if data_name else "fast")  # a labelled file is usually a few thousand tweets
-    run_dir = out or Path("runs") / f"{model}-{data_name or preset}"
+    name = data_name(tuple(flags["data"])) if flags.get("data") else None
+    preset = preset or ("small" if name else "fast")  # a labelled file is usually a few thousand tweets
+    run_dir = out or Path("runs") / f"{model}-{name or preset}"
     if resume:
         refused = sorted(set(train_flags) - set(RESUMABLE)) + sorted(data_flags)
         if refused or given_preset or config_file:

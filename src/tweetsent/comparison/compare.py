@@ -280,7 +280,7 @@ def _transfer(options: CompareOptions, trained: list[Path], log: Callable[[str],
 
     # The small preset's data settings (its cleaning keeps emoji as words), on the hand-labelled file.
     settings = {**preset_values("lstm", TRANSFER_PRESET)[1], "split_seed": options.data.split_seed}
-    hand = load_dataset(replace(from_dict(DataConfig, settings), data=options.transfer_data))
+    hand = load_dataset(replace(from_dict(DataConfig, settings), data=(options.transfer_data,)))
     runs = []
     for source in trained:
         model = read_run_config(source)["train"]["model"]
@@ -334,7 +334,9 @@ def _model_entry(
     scores = score(classifier, predictor.labels, sets)
     val_summary = summary.get("val") if isinstance(summary.get("val"), dict) else None
     entry: dict[str, Any] = {
-        "name": summary.get("model", predictor.name),
+        # A packaged model folder (results.json beside its weights) is named as such.
+        "name": summary.get("model")
+        or (f"packaged {predictor.name}" if (run_dir / "results.json").is_file() else predictor.name),
         "model": predictor.name,
         "kind": "ensemble" if not isinstance(predictor, Artifact) else "model",
         "labels": predictor.labels.to_list(),
@@ -387,10 +389,8 @@ def _split_note(config: dict[str, Any], dataset: Dataset) -> str | None:
         return "its config.json has a damaged data section: split unknown"
     ours = dataset.config.to_dict()
     differ = [k.replace("_", " ") for k in _SPLIT_KEYS if k not in ("data",) and theirs.get(k) != ours.get(k)]
-    their_file, our_file = theirs.get("data"), ours.get("data")
-    if (their_file is None) != (our_file is None) or (
-        their_file and our_file and _file_digest(their_file) != _file_digest(our_file)
-    ):
+    theirs_files, ours_files = theirs.get("data") or (), ours.get("data") or ()
+    if [_file_digest(f) for f in theirs_files] != [_file_digest(f) for f in ours_files]:
         differ.append("training data")
     return f"trained with other {', '.join(differ)} than this comparison" if differ else None
 

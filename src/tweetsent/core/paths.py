@@ -27,6 +27,13 @@ def cache_dir(explicit: str | Path | None = None) -> Path:
     return _folder(explicit, "TWEETSENT_CACHE_DIR", "prepared")
 
 
+def packaged_model() -> Path:
+    """The model that ships inside the package (`tweetsent.load()` with no argument); $TWEETSENT_PACKAGED_MODEL
+    points elsewhere (tests, a rebuilt model not yet copied in)."""
+    value = os.environ.get("TWEETSENT_PACKAGED_MODEL")
+    return Path(value).expanduser() if value else Path(__file__).resolve().parent.parent / "packaged"
+
+
 def glove_dir(explicit: str | Path | None = None) -> Path:
     """Downloaded GloVe files."""
     return _folder(explicit, "TWEETSENT_GLOVE_DIR", "glove")

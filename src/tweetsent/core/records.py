@@ -52,6 +52,8 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
                 errors.append(str(e))
         raise RecordError(errors[0] if len(errors) == 1 else f"{where}: {value!r} fits none of {hint}")
     if origin is tuple:
+        if value is None or isinstance(value, str):  # a field that once held one optional value (older records)
+            value = [] if value is None else [value]
         if not isinstance(value, (list, tuple)):
             raise RecordError(f"{where}: expected a list, found {type(value).__name__}")
         item = typing.get_args(hint)[0]

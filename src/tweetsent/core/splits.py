@@ -18,6 +18,8 @@ class Split:
     offsets: np.ndarray
     labels: np.ndarray
     texts: pa.Array | None = None
+    # Soft targets (N, classes), float32: a teacher's probabilities (distillation), one-hot rows for hand labels.
+    targets: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -34,11 +36,13 @@ class Split:
         starts = self.offsets[rows].astype(np.int64)
         gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
         texts = self.texts.take(pa.array(rows)) if self.texts is not None else None
-        return Split(self.name, self.ids[gather], offsets, self.labels[rows], texts)
+        targets = self.targets[rows] if self.targets is not None else None
+        return Split(self.name, self.ids[gather], offsets, self.labels[rows], texts, targets)
 
     def relabelled(self, mapping: np.ndarray, name: str | None = None) -> Split:
         """The same tweets with labels looked up in `mapping` (old index -> new index)."""
-        return Split(name or self.name, self.ids, self.offsets, mapping[self.labels.astype(np.int64)], self.texts)
+        labels = mapping[self.labels.astype(np.int64)]
+        return Split(name or self.name, self.ids, self.offsets, labels, self.texts, self.targets)
 
 
 def seeded_rows(n: int, size: int | None, seed: int) -> np.ndarray | None:

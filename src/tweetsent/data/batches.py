@@ -86,11 +86,14 @@ class TweetBatches(Dataset[Batch]):
     def __getitem__(self, i: int) -> Batch:
         rows = self.batches[i]
         ids, lengths = pad_rows(self.split, rows, self.fixed_length, self.max_length)
-        return {
+        batch = {
             "ids": torch.from_numpy(ids.astype(np.int64)),
             "lengths": torch.from_numpy(lengths.astype(np.int64)),
             "labels": torch.from_numpy(self.split.labels[rows].astype(np.int64)),
         }
+        if self.split.targets is not None:
+            batch["targets"] = torch.from_numpy(self.split.targets[rows].astype(np.float32))
+        return batch
 
     @property
     def tweets(self) -> int:

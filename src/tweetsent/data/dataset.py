@@ -31,6 +31,7 @@ from tweetsent.data.labelled import ReadOptions, TweetRows, parse_label_map, par
 from tweetsent.data.prepare import LABELS, PrepareConfig, prepare, word_tokens
 from tweetsent.data.reader import read_sentiment140
 from tweetsent.data.sources import locate
+from tweetsent.data.union import read_training_files, without_tests
 from tweetsent.data.vocab import Vocab, at_least_one_token
 
 SENTIMENT140 = "sentiment140"
@@ -71,7 +72,11 @@ def _f(default: Any, help: str) -> Any:
 class DataConfig:
     """Where a run's tweets come from and how they are split and cleaned (config.json's "data")."""
 
-    data: str | None = _f(None, "a labelled file to train on (CSV, TSV, JSONL, .gz/.zip) [default: Sentiment140]")
+    data: tuple[str, ...] = _f(
+        (),
+        "labelled files to train on (CSV, TSV, JSONL, .gz/.zip; repeatable, globs; tweets deduplicated) "
+        "[default: Sentiment140]",
+    )
     val_data: str | None = _f(None, "a labelled validation file (default: a stratified --val-fraction of --data)")
     val_fraction: float | None = _f(None, "share of --data held out for validation [default: 0.1; Sentiment140 0.05]")
     test_data: tuple[str, ...] = _f((), "a labelled test file (repeatable; `sentiment140`: its official test tweets)")
@@ -88,6 +93,12 @@ class DataConfig:
     max_vocab: int | None = _f(None, "keep at most this many words")
     split_seed: int = _f(0, "seed of the validation split")
     cleaning: CleaningConfig = field(default_factory=CleaningConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, str):  # one file given as a plain string
+            object.__setattr__(self, "data", (self.data,))
+        elif self.data is None:
+            object.__setattr__(self, "data", ())
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -129,11 +140,25 @@ class Dataset:
         return self.labels.mapping_to(space)[self.splits[name].labels.astype(np.int64)]
 
 
-def load_dataset(config: DataConfig, cache_dir: Path | None = None) -> Dataset:
-    """Sentiment140 (`config.data` None) or the labelled file `config.data`, with its validation and test sets."""
+@dataclass
+class SoftLabelled:
+    """Tweets labelled by a teacher's probabilities (distillation): they join the training split only, with the
+    probabilities as soft targets; validation and tests stay hand-labelled."""
+
+    source: str
+    texts: list[str]
+    probs: np.ndarray  # (N, len(labels)), float32
+    labels: LabelSet
+
+
+def load_dataset(config: DataConfig, cache_dir: Path | None = None, soft: SoftLabelled | None = None) -> Dataset:
+    """Sentiment140 (no `config.data`) or the labelled files `config.data`, with validation and test sets;
+    `soft`: teacher-labelled tweets added to the training split (labelled files only)."""
     cache_dir = cache_dir or paths.cache_dir()
     _check(config)
-    return sentiment140(config, cache_dir) if config.data is None else labelled_file(config)
+    if soft is not None and not config.data:
+        raise UserError("soft-labelled tweets join hand-labelled training files: give --data")
+    return labelled_file(config, soft) if config.data else sentiment140(config, cache_dir)
 
 
 def _check(config: DataConfig) -> None:
@@ -141,7 +166,7 @@ def _check(config: DataConfig) -> None:
         raise UserError("give --val-data or --val-fraction, not both")
     if config.val_fraction is not None and not 0 < config.val_fraction < 1:
         raise UserError(f"--val-fraction must be between 0 and 1, not {config.val_fraction}")
-    if config.data is None and (config.val_data or config.labels or config.read.label_map):
+    if not config.data and (config.val_data or config.labels or config.read.label_map):
         raise UserError("--val-data, --labels and --label-map apply to --data (a labelled training file)")
     if config.min_count < 1:
         raise UserError(f"--min-count must be at least 1, not {config.min_count}")
@@ -200,12 +225,15 @@ def sentiment140_tests(config: DataConfig) -> dict[str, TweetRows]:
 # ---------------------------------------------------------------------------------------------- any labelled file
 
 
-def labelled_file(config: DataConfig) -> Dataset:
-    """Train on `config.data`; validate on `config.val_data` or a stratified fraction; test on `config.test_data`."""
-    assert config.data is not None
+def labelled_file(config: DataConfig, soft: SoftLabelled | None = None) -> Dataset:
+    """Train on the `config.data` files (see union.py); validate on `config.val_data` or a stratified fraction;
+    test on `config.test_data` (tweets of a test file are never trained on)."""
+    assert config.data
     label_map = parse_label_map(config.read.label_map)
-    train_rows = read_labelled_file(config.data, config.read, label_map)
+    train_rows, union = read_training_files(config.data, config.read, label_map)
     classes = _classes(train_rows, parse_labels(config.labels))
+    tests = _test_files(config, classes)
+    train_rows = without_tests(train_rows, (r for _, r in tests), union)
     train_names = np.array(train_rows.labels or [], dtype=object)
     fraction: float | None = None
     if config.val_data is not None:
@@ -218,9 +246,11 @@ def labelled_file(config: DataConfig) -> Dataset:
             raise UserError(f"{train_rows.source}: too few tweets to hold out {fraction:.0%} for validation")
         val_rows = dataclasses.replace(_take(train_rows, val_idx), dropped={})  # the reader's drops count once
         train_rows = _take(train_rows, train_idx)
-    tests = _test_files(config, classes)
     with_neutral = classes.bandable and any(NEUTRAL in (r.labels or []) for _, r in tests)
     labels = classes.with_neutral() if with_neutral else classes
+    targets = None
+    if soft is not None:
+        train_rows, targets = _with_soft(train_rows, soft, classes)
 
     texts = _decoded(train_rows.texts, config.cleaning)
     tokens = word_tokens(texts, config.cleaning)
@@ -229,16 +259,15 @@ def labelled_file(config: DataConfig) -> Dataset:
     splits: dict[str, Split] = {}
     dropped: dict[str, dict[str, int]] = {}
     for name, rows in (("train", train_rows), ("val", val_rows), *tests, *_select_file(config, classes, labels)):
-        splits[name], empty = _encode(
-            rows, vocab, config.cleaning, labels, name, keep_empty=name not in ("train", "val")
-        )
+        keep_empty, soft_targets = name not in ("train", "val"), targets if name == "train" else None
+        splits[name], empty = _encode(rows, vocab, config.cleaning, labels, name, keep_empty, soft_targets)
         dropped[name] = {**rows.dropped, **({"empty after cleaning": empty} if empty else {})}
     for name in ("train", "val"):
         if len(splits[name]) == 0:
             raise UserError(f"{config.data}: no {name} tweets left after cleaning")
     _check_class_sizes(splits["train"], labels, classes, train_rows.source)
     stats = {
-        "files": {"train": config.data, "val": config.val_data, "tests": {n: r.source for n, r in tests}},
+        "files": {"train": list(config.data), "val": config.val_data, "tests": {n: r.source for n, r in tests}},
         "rows_read": {"train": train_rows.rows_read},
         "dropped": dropped,
         "class_counts": {n: _counts(s, labels) for n, s in splits.items()},
@@ -246,8 +275,28 @@ def labelled_file(config: DataConfig) -> Dataset:
         "val_fraction": fraction,
         "text_column": train_rows.text_column,
         "label_column": train_rows.label_column,
+        "training_files": union.to_dict(),
+        **({"soft_labelled": {"source": soft.source, "tweets": len(soft.texts)}} if soft is not None else {}),
     }
-    return Dataset(file_name(train_rows.source), labels, classes, splits, vocab, config, stats)
+    return Dataset(data_name(config.data), labels, classes, splits, vocab, config, stats)
+
+
+def _with_soft(rows: TweetRows, soft: SoftLabelled, classes: LabelSet) -> tuple[TweetRows, np.ndarray]:
+    """The hand-labelled training rows followed by the soft-labelled ones, and every row's targets over `classes`:
+    one-hot for a hand label, the teacher's probabilities otherwise."""
+    if set(soft.labels) != set(classes):
+        raise UserError(
+            f"{soft.source}: the teacher predicts {', '.join(soft.labels)}, the training files are labelled "
+            f"{', '.join(classes)}; distil a teacher trained on the same labels"
+        )
+    probs = soft.probs[:, classes.mapping_to(soft.labels)].astype(np.float32)
+    codes = np.array([classes.index(n) for n in rows.labels or []], dtype=np.int64)
+    targets = np.concatenate([np.eye(len(classes), dtype=np.float32)[codes], probs])
+    names = [classes[i] for i in probs.argmax(axis=1)] if len(probs) else []
+    merged = dataclasses.replace(
+        rows, texts=[*rows.texts, *soft.texts], labels=[*(rows.labels or []), *names], ids=None
+    )
+    return merged, targets
 
 
 def _classes(rows: TweetRows, order: tuple[str, ...] | None) -> LabelSet:
@@ -337,7 +386,8 @@ def _select_file(config: DataConfig, classes: LabelSet, labels: LabelSet) -> lis
 
 def _take(rows: TweetRows, idx: np.ndarray) -> TweetRows:
     labels = rows.labels or []
-    return dataclasses.replace(rows, texts=[rows.texts[i] for i in idx], labels=[labels[i] for i in idx])
+    ids = [rows.ids[i] for i in idx] if rows.ids is not None else None
+    return dataclasses.replace(rows, texts=[rows.texts[i] for i in idx], labels=[labels[i] for i in idx], ids=ids)
 
 
 def _decoded(texts: list[str], cleaning: CleaningConfig) -> pa.Array:
@@ -346,7 +396,13 @@ def _decoded(texts: list[str], cleaning: CleaningConfig) -> pa.Array:
 
 
 def _encode(
-    rows: TweetRows, vocab: Vocab, cleaning: CleaningConfig, labels: LabelSet, name: str, keep_empty: bool
+    rows: TweetRows,
+    vocab: Vocab,
+    cleaning: CleaningConfig,
+    labels: LabelSet,
+    name: str,
+    keep_empty: bool,
+    targets: np.ndarray | None = None,
 ) -> tuple[Split, int]:
     """Rows -> a Split of word ids (texts decoded); tweets empty after cleaning are dropped from training and
     validation (counted) and kept as one unknown word in test sets, which must answer every tweet."""
@@ -357,15 +413,28 @@ def _encode(
     if not keep_empty and empty.any():
         keep = pa.array(~empty)
         tokens, texts, codes = tokens.filter(keep), texts.filter(keep), codes[~empty]
+        targets = targets[~empty] if targets is not None else None
     ids = at_least_one_token(vocab.encode(tokens))
     flat = ids.values.to_numpy(zero_copy_only=False).astype(np.int32)
     offsets = ids.offsets.to_numpy().astype(np.int64)
-    return Split(name, flat, offsets - offsets[0], codes, texts), 0 if keep_empty else int(empty.sum())
+    split = Split(name, flat, offsets - offsets[0], codes, texts, targets)
+    return split, 0 if keep_empty else int(empty.sum())
 
 
 def _counts(split: Split, labels: LabelSet) -> dict[str, int]:
     counts = np.bincount(split.labels.astype(np.int64), minlength=len(labels))
     return {n: int(c) for n, c in zip(labels, counts, strict=True)}
+
+
+def data_name(paths: tuple[str, ...]) -> str:
+    """A short name for training files: one file's name; several in one folder: the folder's; else the first's
+    name and how many more."""
+    if len(paths) == 1:
+        return file_name(paths[0])
+    parents = {Path(p).parent for p in paths}
+    if len(parents) == 1:
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", parents.pop().name).strip(".-") or "data"
+    return f"{file_name(paths[0])}-and-{len(paths) - 1}-more"
 
 
 def file_name(path: str | Path) -> str:

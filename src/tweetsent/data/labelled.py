@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ FORMATS = ("lines", "csv", "tsv", "jsonl")
 _STANDARD_VALUES = LabelSet(STANDARD).canonical()
 TEXT_NAMES = ("text", "tweet", "tweettext", "tweet_text", "content", "message", "sentence", "body")
 LABEL_COLUMN_NAMES = ("label", "labels", "sentiment", "polarity", "target", "class", "category")
+ID_COLUMN_NAMES = ("id", "ids", "tweet_id", "tweetid", "status_id", "id_str")
 _SNIFF_ROWS = 200
 # A label column has few distinct values: more than this in the sniffed rows and a column is not one.
 _MAX_LABEL_VALUES = 50
@@ -50,6 +52,8 @@ class TweetRows:
     text_column: str | None = None
     label_column: str | None = None
     dropped: dict[str, int] = field(default_factory=dict)
+    ids: list[str] | None = None  # the tweet ids, where the file has an id column
+    repaired: dict[str, int] = field(default_factory=dict)  # records read after a repair, by kind
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -170,6 +174,7 @@ class _Table:
     line_numbers: list[int]
     malformed: int = 0
     first_malformed: int | None = None
+    rejoined: int = 0  # records split over two lines by a raw line break, read as one
 
 
 def _read_delimited(source: str, text: str, delimiter: str, wanted: list[str], label_values: set[str]) -> _Table:
@@ -179,40 +184,65 @@ def _read_delimited(source: str, text: str, delimiter: str, wanted: list[str], l
         io.StringIO(text, newline=""), delimiter=delimiter, quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
     )
     csv.field_size_limit(1 << 30)
-    rows: list[list[str | None]] = []
-    numbers: list[int] = []
-    malformed, first_malformed = 0, None
+    raw: list[tuple[int, list[str]]] = []
     try:
-        first = next(reader, None)
-        while first is not None and not any(c.strip() for c in first):
-            first = next(reader, None)
-        if first is None:
-            raise UserError(f"{source}: empty file")
-        first_line = reader.line_num
-        width = len(first)
         for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if len(row) != width:
-                malformed += 1
-                first_malformed = first_malformed or reader.line_num
-                continue
-            rows.append(list(row))
-            numbers.append(reader.line_num)
+            if row and (len(row) > 1 or row[0].strip()):
+                raw.append((reader.line_num, row))
     except csv.Error as e:
         raise UserError(f"{at(source, reader.line_num)}not readable as {_kind(delimiter)} ({e})") from None
-    total = len(rows) + 1 + malformed
-    if malformed and malformed > _MAX_BAD_SHARE * total:
+    if not raw:
+        raise UserError(f"{source}: empty file")
+    # A CSV's first row (its header) sets the width; a TSV's is the width most of its first rows have (the first
+    # row alone may be a record broken over two lines).
+    widths = Counter(len(r) for _, r in raw[:_SNIFF_ROWS])
+    width = max(widths, key=lambda w: (widths[w], w == len(raw[0][1]))) if tsv else len(raw[0][1])
+    table = _rejoined(raw, width, tsv)
+    total = len(table.rows) + table.malformed
+    if table.malformed > _MAX_BAD_SHARE * total or not table.rows:
         raise UserError(
-            f"{at(source, first_malformed)}expected {width} {_kind(delimiter)} columns like line {first_line}, "
-            f"found another count ({malformed:,} of {total:,} rows); is --input-format right?"
+            f"{at(source, table.first_malformed)}expected {width} {_kind(delimiter)} columns like line "
+            f"{table.line_numbers[0] if table.line_numbers else 1}, found another count ({table.malformed:,} of "
+            f"{total:,} rows); is --input-format right?"
         )
-    header = _is_header(first, rows[:_SNIFF_ROWS], wanted, label_values)  # type: ignore[arg-type]
-    columns = [c.strip() for c in first] if header else [str(i) for i in range(width)]
-    if not header:
-        rows.insert(0, list(first))
-        numbers.insert(0, first_line)
-    return _Table(columns, rows, numbers, malformed, first_malformed)
+    first = table.rows[0]
+    header = _is_header(first, table.rows[1 : _SNIFF_ROWS + 1], wanted, label_values)  # type: ignore[arg-type]
+    if header:
+        table.columns = [(c or "").strip() for c in first]
+        del table.rows[0], table.line_numbers[0]
+    return table
+
+
+def _rejoined(raw: list[tuple[int, list[str]]], width: int, tsv: bool) -> _Table:
+    """Rows of `width` fields; in a TSV, a short row followed by one that completes it is one record whose text
+    holds a raw line break (SemEval's has one); other rows of another width are counted as malformed."""
+    table = _Table([str(i) for i in range(width)], [], [])
+    pending: tuple[int, list[str]] | None = None
+
+    def bad(line: int) -> None:
+        table.malformed += 1
+        table.first_malformed = table.first_malformed or line
+
+    for line, row in raw:
+        if pending is not None and len(pending[1]) + len(row) - 1 == width:
+            head = pending[1]
+            table.rows.append([*head[:-1], f"{head[-1]} {row[0]}", *row[1:]])
+            table.line_numbers.append(pending[0])
+            table.rejoined, pending = table.rejoined + 1, None
+            continue
+        if pending is not None:
+            bad(pending[0])
+            pending = None
+        if len(row) == width:
+            table.rows.append(list(row))
+            table.line_numbers.append(line)
+        elif tsv and len(row) < width:
+            pending = (line, row)
+        else:
+            bad(line)
+    if pending is not None:
+        bad(pending[0])
+    return table
 
 
 def _kind(delimiter: str) -> str:
@@ -337,12 +367,18 @@ def _label_column(table: _Table, source: str, label_map: dict[str, str] | None, 
 
 
 def _kept_rows(
-    table: _Table, text_index: int, label_index: int | None, label_map: dict[str, str] | None
-) -> tuple[list[str], list[str], Counter[str]]:
-    """The rows with a text (and a label the map knows), and the others counted by why they were left out."""
+    table: _Table,
+    text_index: int,
+    label_index: int | None,
+    label_map: dict[str, str] | None,
+    id_index: int | None = None,
+) -> tuple[list[str], list[str], Counter[str], list[str] | None]:
+    """The rows with a text (and a label the map knows), the others counted by why they were left out, and the
+    kept rows' ids (with `id_index`)."""
     dropped: Counter[str] = Counter()
     texts: list[str] = []
     labels: list[str] = []
+    ids: list[str] | None = [] if id_index is not None else None
     for row in table.rows:
         value = row[text_index]
         if value is None:
@@ -356,7 +392,46 @@ def _kept_rows(
                 continue
             labels.append(label)
         texts.append(value)
-    return texts, labels, dropped
+        if ids is not None:
+            ids.append((row[id_index] or "").strip())  # type: ignore[index]
+    return texts, labels, dropped, ids
+
+
+def _id_column(table: _Table, taken: tuple[int | None, ...]) -> int | None:
+    """The tweet-id column: by name, or a column of long numbers that differ row to row (SemEval's first)."""
+    found = _by_name(table, ID_COLUMN_NAMES)
+    if found is not None and found not in taken:
+        return found
+    sample = table.rows[:_SNIFF_ROWS]
+    for j in range(len(table.columns)):
+        values = [(r[j] or "").strip() for r in sample]
+        if j not in taken and values and all(_TWEET_ID.fullmatch(v) for v in values) and len(set(values)) > 1:
+            return j
+    return None
+
+
+_TWEET_ID = re.compile(r"[0-9]{6,20}")
+# Literal escapes left by a JSON round trip (`It\u2019s`, `\"quoted\"`): SemEval's 2013 and 2015 files have them.
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\([\"'/\\])")
+
+
+def _unwrap(text: str) -> str:
+    """A TSV text as its author wrote it: a CSV-style wrapping quote removed (inner quotes undoubled) and literal
+    escapes decoded."""
+    if len(text) > 1 and text[0] == '"' and (text[-1] == '"' or '""' in text or text.count('"') % 2):
+        text = text[1:-1] if text[-1] == '"' else text[1:]
+        text = text.replace('""', '"')
+    if "\\" in text:
+        text = _ESCAPE.sub(lambda m: chr(int(m[1], 16)) if m[1] else m[2], text).replace('""', '"')
+        if any("\ud800" <= c <= "\udfff" for c in text):  # an emoji escaped as a surrogate pair: join the halves
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _unwrap_all(texts: list[str]) -> tuple[list[str], dict[str, int]]:
+    out = [_unwrap(t) for t in texts]
+    changed = sum(a != b for a, b in zip(texts, out, strict=True))
+    return out, ({"quotes or escapes decoded": changed} if changed else {})
 
 
 def read_tweets(
@@ -382,6 +457,8 @@ def read_tweets(
     if fmt is not None and fmt not in FORMATS:
         raise UserError(f"--input-format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     source, text = _read_text(path, read)
+    if with_labels and fmt == "lines" and not read.input_format and "\t" in text.split("\n", 1)[0]:
+        fmt = "tsv"  # a labelled .txt with tabs (SemEval's files)
     if fmt is None:  # a labelled file with an unknown suffix: sniff it
         head = text.lstrip()[:1]
         first_line = text.split("\n", 1)[0]
@@ -409,7 +486,12 @@ def read_tweets(
     if text_index == label_index:
         raise UserError(f"{source}: the text and label columns are the same ({table.columns[text_index]!r})")
 
-    texts, labels, dropped = _kept_rows(table, text_index, label_index, label_map)
+    id_index = _id_column(table, (text_index, label_index)) if with_labels else None
+    texts, labels, dropped, ids = _kept_rows(table, text_index, label_index, label_map, id_index)
+    repaired = {"record broken over two lines, rejoined": table.rejoined} if table.rejoined else {}
+    if fmt == "tsv":
+        texts, unwrapped = _unwrap_all(texts)
+        repaired.update(unwrapped)
     if table.malformed:
         dropped["malformed row"] += table.malformed
     rows_read = len(table.rows) + table.malformed
@@ -429,6 +511,8 @@ def read_tweets(
         text_column=table.columns[text_index],
         label_column=table.columns[label_index] if label_index is not None else None,
         dropped=dict(dropped.most_common()),
+        ids=ids,
+        repaired=repaired,
     )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from tweetsent.core.atomic import atomic_dir, write_json
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import NEUTRAL, LabelSet, decide, evaluation_space
-from tweetsent.data.dataset import file_name
+from tweetsent.data.dataset import SENTIMENT140, DataConfig, file_name, sentiment140_tests
 from tweetsent.data.labelled import ReadOptions, TweetRows, parse_label_map, read_labelled_file
 from tweetsent.evaluation.neutral import band_metrics, choose_margin, margin_curves, plot_margin_curves
 from tweetsent.inference.classifier import Classifier
@@ -48,8 +48,12 @@ class LabelledSet:
 
 
 def read_labelled(data: str | Path, options: ReadOptions, labels: LabelSet) -> LabelledSet:
-    """A labelled file's rows whose labels a model with `labels` can be scored on (others dropped, counted)."""
-    rows = read_labelled_file(data, options, parse_label_map(options.label_map) or model_label_map(labels))
+    """A labelled file's rows whose labels a model with `labels` can be scored on (others dropped, counted);
+    `sentiment140`: its 498 official test tweets (from $TWEETSENT_DATA_DIR)."""
+    if str(data) == SENTIMENT140:
+        rows = sentiment140_tests(DataConfig())["test"]
+    else:
+        rows = read_labelled_file(data, options, parse_label_map(options.label_map) or model_label_map(labels))
     names = rows.labels or []
     seen = set(names)
     order = dict.fromkeys([*model_label_map(labels).values(), *names])
@@ -66,7 +70,7 @@ def safe_name(name: str) -> str:
 
 
 def evaluate_file(
-    run_dir: str | Path,
+    run_dir: str | Path | None,
     data: str | Path,
     options: ReadOptions,
     *,
@@ -76,8 +80,8 @@ def evaluate_file(
     precision: str = "auto",
 ) -> tuple[dict[str, Any], Path]:
     """Metrics of the model on a labelled file, with and without its neutral band, written with a confusion
-    plot per decision rule and the accuracy-against-margin plot into RUN_DIR/eval/NAME/. Returns the
-    metrics and that folder."""
+    plot per decision rule and the accuracy-against-margin plot into RUN_DIR/eval/NAME/ (the packaged model, `run_dir`
+    None: runs/packaged/eval/NAME/ under the working folder). Returns the metrics and that folder."""
     resolve_model_dir(run_dir)  # a wrong run directory is reported first, ...
     classifier = Classifier.load(run_dir, device=device, neutral_margin=neutral_margin, precision=precision)
     labelled = read_labelled(data, options, classifier.labels)
@@ -97,7 +101,11 @@ def evaluate_file(
         if margin
         else None,
     }
-    base = classifier.run_dir or (classifier.model_dir or Path(run_dir)).parent
+    base = (
+        Path("runs/packaged")
+        if run_dir is None
+        else classifier.run_dir or (classifier.model_dir or Path(run_dir)).parent
+    )
     out = base / "eval" / name
     with atomic_dir(out) as tmp:
         write_json(tmp / "metrics.json", result)

@@ -59,11 +59,15 @@ def _bf16(precision: str, device: str) -> bool:
 
     if precision not in PRECISIONS:
         raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision != "auto":
-        return precision == "bf16"
-    if device.startswith("cuda"):
-        return bool(torch.cuda.is_bf16_supported())
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    native = (
+        bool(torch.cuda.is_bf16_supported())
+        if device.startswith("cuda")
+        else bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    )
+    if precision == "bf16" and not native and not device.startswith("cuda"):
+        # oneDNN has no bf16 LSTM kernels without the instructions: the recurrent models would fail mid-batch.
+        raise UserError("precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX); use fp32 or auto")
+    return native if precision == "auto" else precision == "bf16"
 
 
 def model_thread_setup() -> None:
@@ -131,7 +135,7 @@ class Classifier:
     @classmethod
     def load(
         cls,
-        path: str | Path,
+        path: str | Path | None = None,
         *,
         device: str | None = None,
         batch_size: int = 512,
@@ -139,9 +143,9 @@ class Classifier:
         precision: str = "auto",
         workers: int | None = None,
     ) -> Classifier:
-        """A run directory or its `model/` folder. `neutral_margin` overrides the calibrated one (0: off);
-        `precision` is auto (bf16 where the hardware has it), fp32 or bf16; `workers` threads share large
-        inputs on a CPU [default: one per core]."""
+        """A run directory or its `model/` folder; no path: the model that ships with tweetsent.
+        `neutral_margin` overrides the calibrated one (0: off); `precision` is auto (bf16 where the hardware has
+        it), fp32 or bf16; `workers` threads share large inputs on a CPU [default: one per core]."""
         folder = resolve_model_dir(path)
         return cls(
             load_artifact(folder),
@@ -254,5 +258,6 @@ class Classifier:
         )
 
 
-# `tweetsent.load(path)`: a run directory or its `model/` folder to a Classifier (see `Classifier.load`).
+# `tweetsent.load(path)`: a run directory or its `model/` folder to a Classifier (see `Classifier.load`);
+# `tweetsent.load()`: the packaged model.
 load = Classifier.load

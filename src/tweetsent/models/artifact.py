@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 from safetensors import SafetensorError
 
+from tweetsent.core import paths
 from tweetsent.core.atomic import atomic_dir, write_json
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import LabelSet
@@ -74,8 +75,13 @@ def save_artifact(folder: Path, artifact: Artifact, model_kwargs: dict[str, Any]
     artifact.config, artifact.folder = config, folder
 
 
-def resolve_model_dir(path: str | Path) -> Path:
-    """A run directory or its model/ folder -> the model/ folder."""
+def resolve_model_dir(path: str | Path | None) -> Path:
+    """A run directory or its model/ folder -> the model/ folder; None: the packaged model."""
+    if path is None:
+        folder = paths.packaged_model()
+        if not (folder / "config.json").is_file():
+            raise UserError(f"no packaged model at {folder} (build it with `make model`); give a run directory instead")
+        return folder
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such run directory")

@@ -27,16 +27,17 @@ class ModelSpec:
     factory: Callable[..., nn.Module]
     family: str  # "word": word vectors over our vocabulary; "pretrained": an encoder with its own tokenizer
     length_multiple: int = 1  # fixed batch lengths must be a multiple of this (the pyramid halves three times)
+    compared: bool = True  # trained by a plain `compare` (the study's models; a distillation student is not)
 
 
 MODELS: dict[str, ModelSpec] = {}
 
 
-def register(name: str, *, family: str, length_multiple: int = 1) -> Callable[[F], F]:
+def register(name: str, *, family: str, length_multiple: int = 1, compared: bool = True) -> Callable[[F], F]:
     def add(factory: F) -> F:
         if name in MODELS:
             raise ValueError(f"model {name!r} is registered twice")
-        MODELS[name] = ModelSpec(name, factory, family, length_multiple)
+        MODELS[name] = ModelSpec(name, factory, family, length_multiple, compared)
         return factory
 
     return add

@@ -74,7 +74,7 @@ class TrainConfig:
             raise UserError(f"run config: {e}") from None
 
 
-PRESETS = ("fast", "seed", "small")
+PRESETS = ("fast", "seed", "small", "distill")
 
 
 def read_preset(name: str) -> dict[str, Any]:

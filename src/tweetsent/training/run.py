@@ -117,9 +117,12 @@ def _train(config: TrainConfig, dataset: Dataset, run_dir: Path, resume: bool, p
         "trainable_parameters": sum(p.numel() for p in artifact.model.parameters() if p.requires_grad),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "device": "gpu" if on_gpu else "cpu",
-        "precision": config.precision,
+        "precision": native_precision(config),
         "tests": dataset.tests,
         "selected_by": "select" if selector else "val_loss",
+        # What several training files came to (duplicates, conflicts, test tweets left out), and a student's
+        # teacher-labelled tweets.
+        **{k: dataset.stats[k] for k in ("training_files", "soft_labelled") if k in dataset.stats},
         **score(artifact, data.final + ([data.select] if data.select else [])),
     }
     extra = {"preset": config.preset, "embeddings": config.embeddings, "train_config": config.to_dict()}
@@ -227,7 +230,7 @@ def make_trainer(
         devices=config.devices,
         num_nodes=config.num_nodes,
         strategy=config.strategy,
-        precision=config.precision,  # type: ignore[arg-type]
+        precision=native_precision(config),  # type: ignore[arg-type]
         num_sanity_val_steps=0,
         callbacks=callbacks,
         logger=loggers(run_dir, resume),
@@ -241,6 +244,15 @@ def make_trainer(
         max_time=timedelta(minutes=config.max_minutes) if config.max_minutes else None,
     )
     return trainer, best
+
+
+def native_precision(config: TrainConfig) -> str:
+    """The precision asked for, except bf16 on a CPU that has no bf16 instructions (no AVX512-BF16 or AMX), where
+    PyTorch emulates it and training runs many times slower than in fp32: there, 32-true."""
+    on_gpu = config.accelerator in ("gpu", "cuda") or (config.accelerator == "auto" and torch.cuda.is_available())
+    if config.precision.startswith("bf16") and not on_gpu and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return "32-true"
+    return config.precision
 
 
 def set_length(trainer: L.Trainer, config: TrainConfig, batches: int, epoch_steps: int) -> int:
@@ -276,6 +288,8 @@ def run_config(
                     "val_fraction",
                     "text_column",
                     "label_column",
+                    "training_files",
+                    "soft_labelled",
                 )
                 if k in dataset.stats
             },

@@ -32,14 +32,15 @@ class SentimentSystem(L.LightningModule):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.model(ids, lengths)
 
-    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy against class indices, or against probabilities (a teacher's soft targets)."""
         return F.cross_entropy(
-            logits.float(), labels, weight=self.class_weights, label_smoothing=self.config.label_smoothing
+            logits.float(), targets, weight=self.class_weights, label_smoothing=self.config.label_smoothing
         )
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
         logits = self(batch["ids"], batch["lengths"])
-        loss = self.loss(logits, batch["labels"])
+        loss = self.loss(logits, batch.get("targets", batch["labels"]))
         correct = (logits.argmax(dim=-1) == batch["labels"]).sum()
         # The RunRecorder callback turns these into windowed train rows of metrics.csv.
         return {"loss": loss, "correct": correct.detach(), "count": torch.tensor(len(batch["labels"]))}

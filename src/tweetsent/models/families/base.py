@@ -139,11 +139,12 @@ class Family(ABC):
     def encoder(self, config: RecipeConfig, dataset: Dataset, init: Artifact | None) -> TextEncoder: ...
 
     def inputs(self, encoder: TextEncoder, dataset: Dataset) -> dict[str, Split]:
-        """Every split of the dataset as the encoder's ids (labels as the dataset's)."""
-        return {
-            name: encoder.encode(split.texts, split.labels, name, html_decoded=True)
-            for name, split in dataset.splits.items()
-        }
+        """Every split of the dataset as the encoder's ids (labels, and soft targets, as the dataset's)."""
+        out = {}
+        for name, split in dataset.splits.items():
+            out[name] = encoder.encode(split.texts, split.labels, name, html_decoded=True)
+            out[name].targets = split.targets
+        return out
 
     @abstractmethod
     def build(
