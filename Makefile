@@ -34,10 +34,11 @@ SHARED := $(abspath ../shared/data)
 TRANSFER_DATA ?= $(wildcard $(SHARED)/semeval2016_task4a/train.tsv)
 EVAL_DATA ?= $(wildcard $(SHARED)/semeval2016_task4a/test.tsv $(SHARED)/sanders_twitter_corpus/full-corpus.csv)
 RUN_DIR ?= runs/compare-$(shell date +%Y%m%d-%H%M%S)
+STUDY_MODELS := lstm,bilstm,pyramid,bert
 run: $(VENV)/.run-stamp
 	$(BIN)/tweetsent compare --preset fast --budget-minutes 11 --val-size 5000 \
 		$(if $(TRANSFER_DATA),--transfer-data $(TRANSFER_DATA)) $(foreach f,$(EVAL_DATA),--eval-data $(f)) \
-		$(if $(wildcard $(PACKAGED)/config.json),--models lstm,bilstm,pyramid,bert --runs $(PACKAGED)) \
+		$(if $(wildcard $(PACKAGED)/config.json),--models $(STUDY_MODELS) --runs $(PACKAGED)) \
 		--out $(RUN_DIR)
 
 # The packaged model (src/tweetsent/packaged/, see its README.md): a MiniLM-L6 teacher fine-tuned on every SemEval

@@ -123,3 +123,14 @@ def test_evaluate_without_a_run_folder(
     assert metrics["macro_f1"] == pytest.approx(entry["student"]["macro_f1"])
     code, _, err = run_cli("evaluate")
     assert code == 2 and "give a run directory" in err
+
+
+def test_compare_takes_a_packaged_model(packaged: Path, real_data_dir: Path, tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """`make run` puts the packaged model beside the study's models: compare scores a packaged folder like a run."""
+    out = tmp_path / "cmp"
+    code, _, err = run_cli(
+        "compare", "--runs", str(packaged), "--no-baselines", "--val-size", "200", "--out", str(out), "--no-progress"
+    )
+    assert code == 0, err
+    (entry,) = json.loads((out / "results.json").read_text())["models"]
+    assert entry["name"] == "packaged bag" and entry["scores"]["test"]["accuracy"] > 0

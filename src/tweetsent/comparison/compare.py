@@ -114,6 +114,8 @@ def parse_models(text: str | None) -> list[str]:
 def check_finished_run(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")
+    if (run_dir / "results.json").is_file() and (run_dir / "config.json").is_file():
+        return  # a packaged model folder (`tweetsent package`)
     if not (run_dir / "summary.json").is_file():
         raise UserError(f"{run_dir}: not a finished run (no summary.json): finish it with `tweetsent train` first")
     if not (run_dir / "model" / "config.json").is_file():
@@ -349,7 +351,7 @@ def _model_entry(
         "own_val": val_summary,
         "predict_tweets_per_second": speed,
         "predict_tweets_timed": timed,
-        "artifact_bytes": _dir_bytes(run_dir / "model"),
+        "artifact_bytes": _dir_bytes(run_dir / "model" if (run_dir / "model").is_dir() else run_dir),
         "command": shlex.join(["tweetsent", *config.get("command", [])[1:]]) if config.get("command") else None,
         "versions": config.get("versions", {}),
         "split_note": _split_note(config, dataset),
