@@ -42,8 +42,9 @@ run: $(VENV)/.run-stamp
 		--out $(RUN_DIR)
 
 # The packaged model (src/tweetsent/packaged/, see its README.md): a MiniLM-L6 teacher fine-tuned on every SemEval
-# 2013-2016 Twitter set except the 2016 devtest (the SemEval test set), distilled into the fast `bag` student on a
-# sample of Sentiment140's unlabelled texts, then packaged with its figures and card. Each step resumes after a kill.
+# 2013-2016 Twitter set except the 2016 devtest (the SemEval test set), its class priors calibrated on its validation
+# split, distilled into the fast `bag` student on a sample of Sentiment140's unlabelled texts, then packaged with its
+# figures and card. Each step resumes after a kill.
 SEMEVAL17 := $(SHARED)/semeval2017_task4a
 SEMEVAL_TRAIN := $(sort $(addprefix $(SEMEVAL17)/twitter-,$(addsuffix -A.txt,\
 	2013train 2013dev 2013test 2014test 2014sarcasm 2015train 2015test 2016train 2016dev 2016test)))
@@ -69,6 +70,7 @@ model: $(VENV)/.run-stamp
 	test -f $(MODEL_RUNS)/teacher/summary.json || $(BIN)/tweetsent train bert $(foreach f,$(SEMEVAL_TRAIN),--data $(f)) \
 		--preset small --epochs 2 --precision 32-true --eval-every 1000 $(MODEL_TESTS) --seed $(MODEL_SEED) \
 		--out $(MODEL_RUNS)/teacher --no-progress $(call resume_if,$(MODEL_RUNS)/teacher)
+	test -f $(MODEL_RUNS)/teacher/model/calibration.json || $(BIN)/tweetsent calibrate $(MODEL_RUNS)/teacher
 	test -f $(MODEL_RUNS)/student/summary.json || $(BIN)/tweetsent distill $(MODEL_RUNS)/teacher \
 		--out $(MODEL_RUNS)/student --unlabelled $(S140_TRAIN) --unlabelled-size $(POOL_SIZE) $(MODEL_TESTS) \
 		--seed $(MODEL_SEED) --no-progress $(call resume_if,$(MODEL_RUNS)/student)

@@ -31,7 +31,7 @@ from tweetsent.core import paths
 from tweetsent.core.splits import Split
 from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.embeddings.glove import embedding_matrix
-from tweetsent.training.config import make_config, preset_values
+from tweetsent.training.config import make_config, preset_data
 from tweetsent.training.run import train
 
 
@@ -99,7 +99,7 @@ def reference_throughput(name: str, split: Split, words: list[str], matrix: np.n
 
 def dataset_for(name: str, preset: str, data_dir: Path) -> Dataset:
     """The preset's data settings (the seed preset keeps every word) on the Sentiment140 folder."""
-    return load_dataset(DataConfig(data_dir=str(data_dir), **preset_values(name, preset)[1]))
+    return load_dataset(DataConfig(data_dir=str(data_dir), **preset_data(preset)))
 
 
 def ours(name: str, preset: str, steps: int, data_dir: Path, **overrides: object) -> float:

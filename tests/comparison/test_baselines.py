@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from tweetsent.comparison import baselines as baselines_module
-from tweetsent.comparison.baselines import BASELINES, Baseline, NgramFeatures, TfidfBaseline, register
+from tweetsent.comparison.baselines import (
+    BASELINES,
+    Baseline,
+    FastTextBaseline,
+    NgramFeatures,
+    TfidfBaseline,
+    register,
+)
 from tweetsent.comparison.compare import CompareOptions, _baseline_entry, score_sets
 from tweetsent.core.splits import Split
 from tweetsent.data.dataset import Dataset
@@ -62,6 +69,30 @@ def test_tfidf_learns_the_fixture_words(small_dataset: Dataset) -> None:
     assert baseline.labels == small_dataset.classes  # trained on two classes: never neutral
     probs = baseline.predict_proba(["so happy and great", "sad and awful day"])
     assert probs.shape == (2, 2) and probs[0].argmax() == 1 and probs[1].argmax() == 0
+
+
+def test_fasttext_learns_the_fixture_words(small_dataset: Dataset) -> None:
+    baseline = FastTextBaseline()
+    info = baseline.fit(small_dataset)
+    assert info["train_tweets"] == len(small_dataset["train"]) and info["parameters"] > 0
+    assert baseline.labels == small_dataset.classes
+    texts = ["so happy and great", "sad and awful day", "great great happy", "awful sad sad"]
+    probs = baseline.predict_proba(texts)
+    # One column per class in the classes' order (fastText ranks its labels by probability per tweet).
+    assert probs.shape == (4, 2) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    assert probs[:, 1].argmax() in (0, 2) and list(probs.argmax(axis=1)) == [1, 0, 1, 0]
+
+
+def test_fasttext_on_three_classes_scores_every_set(tmp_path: Path) -> None:
+    from tests.training.test_any_data import write_labelled
+    from tweetsent.data.dataset import DataConfig, load_dataset
+
+    data = write_labelled(tmp_path / "hand.csv", {"negative": 80, "neutral": 80, "positive": 80}, seed=0)
+    dataset = load_dataset(DataConfig(data=(str(data),), min_count=1))
+    sets = score_sets(dataset, [], ReadOptions())
+    entry = _baseline_entry("fasttext", dataset, sets, ["x"], options(tmp_path))
+    assert entry["labels"] == ["negative", "neutral", "positive"] and entry["predict_tweets_per_second"] > 0
+    assert entry["scores"]["val"]["accuracy"] > 0.8 and entry["scores"]["val"]["loss"] is not None
 
 
 def options(tmp_path: Path, refresh: bool = False) -> CompareOptions:

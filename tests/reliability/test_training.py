@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.reliability.conftest import Cli, assert_one_line_error, copy_run, train_args
+from tests.reliability.conftest import EVAL_EVERY, TRAIN_STEPS, Cli, assert_one_line_error, copy_run, train_args
 
 
 def resume_args(run: Path, *extra: str) -> list[str]:
@@ -104,9 +104,19 @@ def test_resume_refuses_flags_it_would_ignore(run_cli: Cli, base_run: Path, tmp_
     """Fault 9c: `train --resume --lr 0.1` exits 2 naming --lr (the old code resumed and silently ignored it)."""
     run = copy_run(base_run, tmp_path / "run")
     before = (run / "checkpoints" / "last.ckpt").read_bytes()
-    code, _, err = run_cli(*resume_args(run, "--lr", "0.1"))
+    code, _, err = run_cli(*resume_args(run, "--lr", "0.1", "--eval-every", str(EVAL_EVERY)))
     assert_one_line_error(code, err, 2, "--lr")
+    assert "-> 0.1" in err  # named old -> new; the equal --eval-every is not named
+    assert "eval-every" not in err
     assert (run / "checkpoints" / "last.ckpt").read_bytes() == before
+
+
+def test_resume_accepts_the_runs_own_command(run_cli: Cli, base_run: Path, tmp_path: Path, data_dir: Path) -> None:
+    """The first command again with --resume added (every flag equal to the run's settings) continues the run."""
+    run = copy_run(base_run, tmp_path / "run")
+    code, _, err = run_cli(*train_args(data_dir, run, "--resume", "--max-steps", str(TRAIN_STEPS + 2)))
+    assert code == 0, err
+    assert json.loads((run / "summary.json").read_text())["steps"] == TRAIN_STEPS + 2
 
 
 def test_resume_reads_checkpoints_weights_only(

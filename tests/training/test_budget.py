@@ -20,10 +20,10 @@ from tweetsent.training.system import SentimentSystem
 
 def schedule(max_minutes: float | None, elapsed: list[float], total: int = 1000, warmup: int = 10) -> object:
     config = make_config("lstm", "fast", max_minutes=max_minutes, warmup_steps=warmup)
-    system = SentimentSystem(build_model("lstm", 2, vocab_size=50, embed_dim=8), config, 2)
     timer = Timer(duration={"minutes": max_minutes or 1})
     timer.time_elapsed = lambda stage=None: elapsed[0]  # type: ignore[method-assign]
-    system.trainer = SimpleNamespace(estimated_stepping_batches=total, callbacks=[timer])  # type: ignore[assignment]
+    system = SentimentSystem(build_model("lstm", 2, vocab_size=50, embed_dim=8), config, 2, timer=timer)
+    system.trainer = SimpleNamespace(estimated_stepping_batches=total)  # type: ignore[assignment]
     return system.configure_optimizers()["lr_scheduler"]["scheduler"].lr_lambdas[0]
 
 

@@ -142,3 +142,23 @@ def test_the_pool_is_drawn_once_and_kept(setup: Path, tmp_path: Path) -> None:
     other = distill_module.DistillOptions(options.teacher, options.unlabelled, unlabelled_size=200)
     with pytest.raises(UserError, match="unlabelled_size differ"):
         distill_module._pool(other, data, tmp_path, teacher, log=lambda s: None)
+
+
+def test_a_calibrated_teacher_is_another_teacher(setup: Path, tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """`calibrate` on a run uses its validation split; the cached scores belong to the uncalibrated teacher."""
+    import shutil
+
+    from tweetsent.core.errors import UserError
+    from tweetsent.data.dataset import DataConfig
+
+    teacher = tmp_path / "teacher"
+    shutil.copytree(setup / "teacher", teacher)
+    data = DataConfig(data=(str(setup / "hand.csv"),))
+    options = distill_module.DistillOptions(str(teacher), (str(setup / "pool.txt"),), unlabelled_size=50)
+    distill_module._pool(options, data, tmp_path / "out", tweetsent.load(teacher), log=lambda s: None)
+    code, _, err = run_cli("calibrate", str(teacher))
+    assert code == 0, err
+    info = json.loads((teacher / "model" / "calibration.json").read_text())
+    assert info["data"] == "validation split" and info["n"] == 18
+    with pytest.raises(UserError, match="teacher differ"):
+        distill_module._pool(options, data, tmp_path / "out", tweetsent.load(teacher), log=lambda s: None)

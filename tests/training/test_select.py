@@ -145,7 +145,7 @@ def test_a_label_the_model_lacks_is_refused(run_cli: Cli, data_dir: Path, tmp_pa
 def test_select_data_is_recorded_as_an_absolute_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A relative --select-data is recorded absolute in config.json (as --val-data and --test-data are), so that
     `evaluate RUN_DIR` and `train --config RUN_DIR/config.json` find it from any folder."""
-    from tweetsent.cli.train_commands import data_config
+    from tweetsent.training.config import data_config
 
     monkeypatch.chdir(tmp_path)
     write_csv(tmp_path / "sel.csv", opposite_rows(), header=["text", "label"])

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from tweetsent.cli.app import app, console, err_console
 from tweetsent.cli.options import command_with, config_options
-from tweetsent.cli.train_commands import data_config
 from tweetsent.data.dataset import DataConfig
+from tweetsent.training.config import data_config, preset_data
 
 
 def _compare(
@@ -42,7 +42,6 @@ def _compare(
     from tweetsent.comparison.compare import CompareOptions, compare, parse_models
     from tweetsent.data.labelled import ReadOptions, parse_label_map
     from tweetsent.models.registry import MODELS
-    from tweetsent.training.config import preset_values
 
     taken = [*(runs or []), *(run_dirs or [])]
     names = parse_models(models)
@@ -61,7 +60,7 @@ def _compare(
         epochs=epochs,
         baselines=baselines,
         refresh_baselines=refresh_baselines,
-        data=data_config(preset_values(names[0] if names else "lstm", preset)[1], flags),
+        data=data_config(preset_data(preset), flags),
         eval_data=list(eval_data or []),
         eval_read=ReadOptions(label_map=eval_label_map),
         transfer_data=transfer_data,

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from tweetsent.cli.app import app, console, err_console, metrics_table, print_run_summary
 from tweetsent.core.errors import UserError
+from tweetsent.core.labels import NEGATIVE, NEUTRAL, POSITIVE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -106,17 +107,7 @@ def predict_command(
     """Classify tweets given as arguments, in a file, or on stdin; print labels and probabilities. Without a run
     directory, the model that ships with tweetsent answers."""
     run_dir, texts = split_model_argument(list(arguments or []))
-    if fmt not in OUTPUT_FORMATS:
-        raise UserError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}, not {fmt!r}")
-    if batch_size < 1:
-        raise UserError("--batch-size must be at least 1")
-    if texts and input_file is not None:
-        raise UserError("give tweets as arguments or --input, not both")
-    if not texts and input_file is None:
-        raise UserError("nothing to classify: give tweets as arguments, --input FILE, or --input - for stdin")
-    if input_file is None and (input_format or text_column):
-        raise UserError("--input-format and --text-column apply to --input")
-
+    _check_predict_flags(texts, input_file, fmt, batch_size, input_format or text_column)
     from tweetsent.inference.classifier import Classifier
     from tweetsent.models.artifact import resolve_model_dir
 
@@ -136,6 +127,26 @@ def predict_command(
         run_dir, device=device, batch_size=batch_size, neutral_margin=neutral_margin, precision=precision
     )
     probs = _predict_with_progress(classifier, items, progress and len(items) >= PROGRESS_FROM)
+    _output(output, fmt, classifier, items, probs)
+
+
+def _check_predict_flags(
+    texts: list[str], input_file: str | None, fmt: str, batch_size: int, file_flags: str | None
+) -> None:
+    if fmt not in OUTPUT_FORMATS:
+        raise UserError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}, not {fmt!r}")
+    if batch_size < 1:
+        raise UserError("--batch-size must be at least 1")
+    if texts and input_file is not None:
+        raise UserError("give tweets as arguments or --input, not both")
+    if not texts and input_file is None:
+        raise UserError("nothing to classify: give tweets as arguments, --input FILE, or --input - for stdin")
+    if input_file is None and file_flags:
+        raise UserError("--input-format and --text-column apply to --input")
+
+
+def _output(output: Path | None, fmt: str, classifier: Any, items: list[str], probs: Any) -> None:
+    """The predictions to stdout, or atomically to `output`."""
     if output is None:
         try:
             _write(sys.stdout, fmt, classifier, items, probs, to_terminal=True)
@@ -220,7 +231,7 @@ def _write_table(
 ) -> None:
     from rich.console import Console
 
-    colour = {"negative": "red", "neutral": "yellow", "positive": "green"}
+    colour = {NEGATIVE: "red", NEUTRAL: "yellow", POSITIVE: "green"}
     margin = classifier.neutral_margin
     title = f"{classifier.name}" + (f", neutral band {margin:.3f}" if margin else "")
     table = Table(title=title, header_style="bold")
@@ -319,11 +330,21 @@ def calibrate_command(
     device: Device = "auto",
     precision: Precision = "auto",
 ) -> None:
-    """Choose the neutral band's margin (best macro-F1 on --data) and store it in the model folder."""
+    """Choose the neutral band's margin (best macro-F1 on --data) and store it in the model folder; for a model that
+    predicts neutral itself, the class prior correction (best macro-F1 on --data, default: the run's validation
+    split)."""
     from tweetsent.evaluation.datafile import calibrate_file
 
     options = _data_options(input_format, text_column, label_column, label_map)
     info = calibrate_file(run_dir, data, options, margin=margin, device=device, precision=precision)
+    if "class_bias" in info:
+        offsets = ", ".join(f"{name} {b:+.2f}" for name, b in info["class_bias"].items())
+        console.print(
+            f"class log-offsets {offsets} stored in the model folder: macro-F1 on the {info['data']} "
+            f"({info['n']:,} tweets) {info['macro_f1_before']:.3f} -> {info['macro_f1_after']:.3f}",
+            highlight=False,
+        )
+        return
     m = info["neutral_margin"]
     if "without_band" not in info:
         console.print(f"neutral margin set to {m:g}" + (" (band disabled)" if m == 0 else ""))

@@ -12,8 +12,6 @@ from typing import Annotated, Any
 
 import typer
 
-from tweetsent.core.errors import UserError
-
 
 def _leaves(cls: type, exclude: set[str]) -> Iterator[tuple[dataclasses.Field[Any], Any]]:
     hints = typing.get_type_hints(cls)
@@ -62,32 +60,3 @@ def command_with(params: list[inspect.Parameter], body: Callable[..., None], doc
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__doc__ = doc
     return command
-
-
-def given(cls: type, values: dict[str, Any]) -> dict[str, Any]:
-    """The flags given for `cls`'s fields, as a nested dict (for nested dataclasses); '' stands for None."""
-    hints = typing.get_type_hints(cls)
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if dataclasses.is_dataclass(hints[f.name]):
-            inner = given(hints[f.name], values)
-            if inner:
-                out[f.name] = inner
-        elif values.get(f.name) is not None:
-            value = values[f.name]
-            out[f.name] = None if value == "" else tuple(value) if isinstance(value, list) else value
-    return out
-
-
-def apply(base: Any, changes: dict[str, Any]) -> Any:
-    """`base` (a dataclass instance) with `changes` (nested dicts for nested dataclasses) applied."""
-    updates = {}
-    for name, value in changes.items():
-        current = getattr(base, name)
-        updates[name] = (
-            apply(current, value) if dataclasses.is_dataclass(current) and isinstance(value, dict) else value
-        )
-    try:
-        return dataclasses.replace(base, **updates)
-    except TypeError as e:
-        raise UserError(str(e)) from None

@@ -4,28 +4,28 @@ made ready to ship, with its figures and its card."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from tweetsent.cli.app import app, console, err_console, print_run_summary
-from tweetsent.cli.options import command_with, config_options, given
-from tweetsent.cli.train_commands import RESUMABLE, _fixed, data_config
+from tweetsent.cli.options import command_with, config_options
+from tweetsent.cli.train_commands import _fixed, check_resume
 from tweetsent.core.errors import UserError
+from tweetsent.core.runs import RunFolder
 from tweetsent.data.dataset import DataConfig
-from tweetsent.training.config import TrainConfig
+from tweetsent.training.config import TrainConfig, configure
 
 
 def teacher_data(teacher: Path) -> list[str]:
     """The training files a teacher run records (config.json "data"), or none (an ensemble, a model folder)."""
-    config = teacher / "config.json"
-    if not config.is_file():
+    folder = RunFolder(teacher)
+    if not folder.started:
         return []
     try:
-        files = json.loads(config.read_text()).get("data", {}).get("data") or []
-    except (OSError, ValueError, AttributeError):
+        files = folder.read_config().get("data", {}).get("data") or []
+    except (UserError, AttributeError):
         return []
     return [files] if isinstance(files, str) else [str(f) for f in files]
 
@@ -42,15 +42,13 @@ def _distill(
     progress: bool,
     **flags: Any,
 ) -> None:
-    from tweetsent.training.config import make_config, preset_values
     from tweetsent.training.distill import DistillOptions, distill
 
-    if resume and (set(given(TrainConfig, flags)) - set(RESUMABLE)):
-        raise UserError("--resume continues the student as it was set up; only --epochs and --max-steps may change")
     if not flags.get("data"):
         flags["data"] = teacher_data(teacher)
-    config = make_config(student, preset, **given(TrainConfig, flags))
-    data = data_config(preset_values(student, preset)[1], flags)
+    if resume and RunFolder(out).started:  # a student that has started training
+        check_resume(out, student, preset, None, flags)
+    config, data = configure(student, preset, flags)
     size = unlabelled_size or None  # 0: every tweet of the files
     # The pool is drawn with its own seed, so students of several --seed values share the teacher's cached scores.
     options = DistillOptions(str(teacher), tuple(unlabelled), size, temperature)

@@ -3,7 +3,6 @@ nest), so a new setting is one field, and `prepare` and `train` read the same da
 
 from __future__ import annotations
 
-import glob
 import inspect
 import json
 from pathlib import Path
@@ -13,11 +12,11 @@ import typer
 from rich.table import Table
 
 from tweetsent.cli.app import app, console, err_console, print_run_summary
-from tweetsent.cli.options import apply, command_with, config_options, given
+from tweetsent.cli.options import command_with, config_options
 from tweetsent.core.errors import UserError
-from tweetsent.core.records import RecordError, from_dict
-from tweetsent.data.dataset import SENTIMENT140, DataConfig, data_name
-from tweetsent.training.config import TrainConfig
+from tweetsent.core.records import RecordError, from_dict, given
+from tweetsent.data.dataset import DataConfig
+from tweetsent.training.config import TrainConfig, configure, data_config, preset_data, run_defaults
 
 # Only these may change when a run is resumed: the rest would be silently ignored.
 RESUMABLE = ("epochs", "max_steps")
@@ -32,47 +31,47 @@ def _fixed(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -
     return inspect.Parameter(name, kind, default=default, annotation=annotation)
 
 
-def data_config(preset_data: dict[str, Any], flags: dict[str, Any], base: DataConfig | None = None) -> DataConfig:
-    """DataConfig: `base` (a saved run's) or the defaults with the preset's [data] table, then the flags given."""
-    try:
-        start = base if base is not None else from_dict(DataConfig, preset_data, where="preset data.")
-    except RecordError as e:
-        raise UserError(str(e)) from None
-    changes = given(DataConfig, flags)
-    for name in _PATHS:  # absolute, so `train --config RUN_DIR/config.json` works from any folder
-        if isinstance(changes.get(name), str) and changes[name] != "-":
-            changes[name] = str(Path(changes[name]).expanduser().resolve())
-    if "data" in changes:
-        changes["data"] = expand_paths(changes["data"])
-    if "test_data" in changes:
-        changes["test_data"] = tuple(
-            p if p == SENTIMENT140 else str(Path(p).expanduser().resolve()) for p in changes["test_data"]
-        )
-    if "val_data" in changes and "val_fraction" not in changes:
-        changes["val_fraction"] = None  # a validation file replaces a saved run's held-out share
-    return apply(start, changes)
-
-
-def expand_paths(patterns: tuple[str, ...]) -> tuple[str, ...]:
-    """`--data` values as absolute paths, a glob standing for the files it matches (sorted); one that matches
-    nothing is an error naming it."""
-    out: list[str] = []
-    for pattern in patterns:
-        path = Path(pattern).expanduser()
-        if glob.has_magic(str(path)):
-            found = sorted(p for p in glob.glob(str(path)) if Path(p).is_file())
-            if not found:
-                raise UserError(f"--data {pattern}: no file matches")
-            out.extend(str(Path(p).resolve()) for p in found)
-        else:
-            out.append(str(path.resolve()) if pattern != "-" else pattern)
-    return tuple(dict.fromkeys(out))
-
-
-_PATHS = ("val_data", "select_data", "data_dir", "train_file", "test_file")
-
-
 # ---------------------------------------------------------------------------------------------- train
+
+
+def check_resume(
+    run_dir: Path, model: str, preset: str | None, config_file: Path | None, flags: dict[str, Any]
+) -> None:
+    """`--resume` repeats the run's own command: a flag equal to the saved setting is accepted; one that differs
+    (other than --epochs and --max-steps) is refused, naming each old -> new."""
+    from tweetsent.training.config import make_config
+    from tweetsent.training.run import read_run_config
+
+    if config_file is not None:
+        raise UserError("--resume continues the run in --out as it was set up; --config cannot be given with it")
+    saved = read_run_config(run_dir)
+    try:
+        base = from_dict(DataConfig, saved.get("data", {}), where="data.")
+    except RecordError as e:
+        raise UserError(f"{run_dir}: {e}") from None
+    train = make_config(model, base=saved["train"], **given(TrainConfig, flags)).to_dict()
+    changed = _differences({k: v for k, v in saved["train"].items() if k not in RESUMABLE}, train)
+    changed += _differences(base.to_dict(), data_config({}, flags, base).to_dict())
+    if preset is not None and preset != saved["train"].get("preset"):
+        changed.insert(0, f"--preset {saved['train'].get('preset')} -> {preset}")
+    if changed:
+        raise UserError(
+            f"--resume continues the run as it was set up; only --epochs and --max-steps may change, not "
+            f"{'; '.join(changed)}"
+        )
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """'--flag old -> new' for each setting of `old` whose value differs in `new` (nested tables too: a flag is
+    named by its setting alone)."""
+    out = []
+    for key, before in old.items():
+        after = new.get(key)
+        if isinstance(before, dict) and isinstance(after, dict):
+            out += _differences(before, after)
+        elif json.dumps(before) != json.dumps(after):
+            out.append(f"--{key.replace('_', '-')} {json.dumps(before)} -> {json.dumps(after)}")
+    return out
 
 
 def _train(
@@ -85,22 +84,16 @@ def _train(
     **flags: Any,
 ) -> None:
     from tweetsent.data.dataset import load_dataset
-    from tweetsent.training.config import make_config, preset_values
+    from tweetsent.training.config import make_config
     from tweetsent.training.run import check_run_dir, read_run_config, train
 
-    train_flags, data_flags = given(TrainConfig, flags), given(DataConfig, flags)
+    train_flags = given(TrainConfig, flags)
     given_preset = preset
-    name = data_name(tuple(flags["data"])) if flags.get("data") else None
-    preset = preset or ("small" if name else "fast")  # a labelled file is usually a few thousand tweets
-    run_dir = out or Path("runs") / f"{model}-{name or preset}"
-    if resume:
-        refused = sorted(set(train_flags) - set(RESUMABLE)) + sorted(data_flags)
-        if refused or given_preset or config_file:
-            shown = ", ".join("--" + n.replace("_", "-") for n in refused) or "--preset/--config"
-            raise UserError(
-                f"--resume continues the run as it was set up; only --epochs and --max-steps may change, not {shown}"
-            )
+    preset, default_dir = run_defaults(model, preset, tuple(flags["data"]) if flags.get("data") else None)
+    run_dir = out or default_dir
     check_run_dir(run_dir, resume)  # before any work
+    if resume:
+        check_resume(run_dir, model, given_preset, config_file, flags)
     source = run_dir if resume else config_file
     if source is not None:
         saved = read_run_config(source)
@@ -113,8 +106,7 @@ def _train(
             raise UserError(f"{source}: {e}") from None
         data = data_config({}, {} if resume else flags, base)
     else:
-        config = make_config(model, preset, **train_flags)
-        data = data_config(preset_values(model, config.preset)[1], flags)
+        config, data = configure(model, preset, flags)
     dataset = load_dataset(data)
     try:
         summary = train(config, dataset, run_dir, resume=resume, progress=progress)
@@ -183,10 +175,9 @@ def _prepare(preset: str, cache_dir: Path | None, embeddings: str, force: bool, 
     from tweetsent.data.prepare import PrepareConfig, prepare
     from tweetsent.data.sources import locate
     from tweetsent.embeddings.glove import embedding_matrix
-    from tweetsent.training.config import preset_values
 
     start = time.perf_counter()
-    data = data_config(preset_values("lstm", preset)[1], flags)
+    data = data_config(preset_data(preset), flags)
     files = locate(
         paths.data_dir(data.data_dir),
         train_file=data.train_file,

@@ -35,15 +35,15 @@ from tweetsent.core.atomic import write_json
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import LabelSet
 from tweetsent.core.records import RecordError, from_dict
+from tweetsent.core.runs import RunFolder
 from tweetsent.core.versions import package_versions
 from tweetsent.data.dataset import DataConfig, Dataset, file_name, load_dataset
 from tweetsent.data.labelled import ReadOptions, TweetRows, parse_label_map, read_labelled_file
-from tweetsent.evaluation.datafile import model_label_map
 from tweetsent.evaluation.neutral import band_metrics
 from tweetsent.inference.classifier import Classifier
-from tweetsent.models.artifact import Artifact, Predictor, load_artifact
+from tweetsent.models.artifact import Artifact, Predictor, load_artifact, resolve_model_dir
 from tweetsent.models.registry import model_spec
-from tweetsent.training.config import make_config, preset_values
+from tweetsent.training.config import make_config, preset_data
 from tweetsent.training.datamodule import chosen_rows
 from tweetsent.training.run import read_run_config, train
 
@@ -74,7 +74,7 @@ class CompareOptions:
     transfer_data: str | None = None  # a hand-labelled file every model trained here is then trained on
     # Models the transfer stage trains on the hand labels from their own starting point rather than from their
     # Sentiment140 run: a pretrained encoder is distantly supervised already (its pretraining), and a few minutes
-    # of emoticon labels lowered BERT's validation macro-F1 on SemEval-2016 (README, the three-class recipe).
+    # of emoticon labels lowered BERT's validation macro-F1 on SemEval-2016 (docs/results.md, the three-class recipe).
     transfer_scratch: tuple[str, ...] = ("bert",)
     eval_read: ReadOptions = field(default_factory=ReadOptions)
     accelerator: str = "auto"
@@ -114,20 +114,17 @@ def parse_models(text: str | None) -> list[str]:
 def check_finished_run(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")
-    if (run_dir / "results.json").is_file() and (run_dir / "config.json").is_file():
-        return  # a packaged model folder (`tweetsent package`)
-    if not (run_dir / "summary.json").is_file():
-        raise UserError(f"{run_dir}: not a finished run (no summary.json): finish it with `tweetsent train` first")
-    if not (run_dir / "model" / "config.json").is_file():
-        raise UserError(f"{run_dir}: the run has no model/ artifact")
-
-
-def _read_json(path: Path) -> dict[str, Any]:
+    folder = RunFolder(run_dir)
+    if folder.results.is_file() and folder.config.is_file():
+        return  # a packaged model folder (`tweetsent package`): the model's config beside its figures
+    if not folder.finished:
+        raise UserError(
+            f"{run_dir}: not a finished run (no {RunFolder.SUMMARY}): finish it with `tweetsent train` first"
+        )
     try:
-        data: dict[str, Any] = json.loads(path.read_text())
-        return data
-    except (OSError, ValueError) as e:
-        raise UserError(f"{path}: cannot read ({e})") from None
+        resolve_model_dir(folder.model)  # the model folder's own check (its config)
+    except UserError:
+        raise UserError(f"{run_dir}: the run has no {RunFolder.MODEL}/ artifact") from None
 
 
 def _dir_bytes(folder: Path) -> int:
@@ -163,7 +160,7 @@ def _read_cross(path: str, read: ReadOptions) -> TweetRows:
 def score(predictor: Any, labels: LabelSet, sets: list[ScoreSet], margin: float = 0.0, loss: bool = True) -> dict:
     """Metrics of a model (or baseline) on every set: gold labels it cannot predict are dropped and counted
     (`irrelevant` in Sanders for a three-class model); the neutral band applies where `margin` > 0."""
-    canonical = model_label_map(labels)
+    canonical = labels.matching(band=True)
     space = labels.with_neutral() if labels.bandable else labels
     out: dict[str, Any] = {}
     for s in sets:
@@ -257,10 +254,10 @@ def _run(
 ) -> Path:
     """Train one run; a finished one is reused, an interrupted one resumed with the settings it started with (its
     budget share included), one that stopped before its first checkpoint started over."""
-    if (run_dir / "summary.json").is_file():
+    if RunFolder(run_dir).finished:
         log(f"{run_dir.name}: finished run found in {run_dir}, reused")
         return run_dir
-    resume = (run_dir / "config.json").is_file()  # stopped before its first checkpoint: train starts it over
+    resume = RunFolder(run_dir).started  # stopped before its first checkpoint: train starts it over
     saved = read_run_config(run_dir)["train"] if resume else None
     config = make_config(model, preset, base=saved, **({} if resume else flags))
     what = f"{config.max_minutes:.1f} min budget" if config.max_minutes else f"{config.epochs:g} epochs"
@@ -281,7 +278,7 @@ def _transfer(options: CompareOptions, trained: list[Path], log: Callable[[str],
     from tweetsent.training.ensemble import make_ensemble
 
     # The small preset's data settings (its cleaning keeps emoji as words), on the hand-labelled file.
-    settings = {**preset_values("lstm", TRANSFER_PRESET)[1], "split_seed": options.data.split_seed}
+    settings = {**preset_data(TRANSFER_PRESET), "split_seed": options.data.split_seed}
     hand = load_dataset(replace(from_dict(DataConfig, settings), data=(options.transfer_data,)))
     runs = []
     for source in trained:
@@ -295,7 +292,7 @@ def _transfer(options: CompareOptions, trained: list[Path], log: Callable[[str],
         run_dir = options.out / "runs" / f"{model}-{'hand' if scratch else 'transfer'}"
         runs.append(_run(model, TRANSFER_PRESET, flags, hand, run_dir, options, log))
     ensemble = options.out / "runs" / "ensemble"
-    if len(runs) >= 2 and not (ensemble / "summary.json").is_file():
+    if len(runs) >= 2 and not RunFolder(ensemble).finished:
         val = hand["val"]
         fit = TweetRows(f"{hand.name} (validation split)", _as_list(val.texts), [hand.labels[i] for i in val.labels])
         log(f"ensemble: {len(runs)} transfer runs and VADER, stacked on {len(fit):,} held-out tweets, into {ensemble}")
@@ -330,15 +327,15 @@ def _model_entry(
     # Scored and timed as `tweetsent predict` runs it (bf16 where the hardware has it, a thread per core), with
     # no neutral band: the models' own decisions.
     classifier = Classifier(predictor, neutral_margin=0.0)
-    summary = _read_json(run_dir / "summary.json") if (run_dir / "summary.json").is_file() else {}
-    config = _read_json(run_dir / "config.json") if (run_dir / "config.json").is_file() else {}
+    folder = RunFolder(run_dir)
+    summary = folder.read_summary() if folder.finished else {}
+    config = folder.read_config() if folder.config.is_file() else {}  # a packaged folder's is the model's
     speed, timed = predict_speed(classifier, texts)
     scores = score(classifier, predictor.labels, sets)
     val_summary = summary.get("val") if isinstance(summary.get("val"), dict) else None
     entry: dict[str, Any] = {
         # A packaged model folder (results.json beside its weights) is named as such.
-        "name": summary.get("model")
-        or (f"packaged {predictor.name}" if (run_dir / "results.json").is_file() else predictor.name),
+        "name": summary.get("model") or (f"packaged {predictor.name}" if folder.results.is_file() else predictor.name),
         "model": predictor.name,
         "kind": "ensemble" if not isinstance(predictor, Artifact) else "model",
         "labels": predictor.labels.to_list(),
@@ -351,7 +348,7 @@ def _model_entry(
         "own_val": val_summary,
         "predict_tweets_per_second": speed,
         "predict_tweets_timed": timed,
-        "artifact_bytes": _dir_bytes(run_dir / "model" if (run_dir / "model").is_dir() else run_dir),
+        "artifact_bytes": _dir_bytes(folder.model if folder.model.is_dir() else run_dir),
         "command": shlex.join(["tweetsent", *config.get("command", [])[1:]]) if config.get("command") else None,
         "versions": config.get("versions", {}),
         "split_note": _split_note(config, dataset),
@@ -492,19 +489,7 @@ def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None
     for e in entries:
         if e["split_note"]:
             log(f"warning: {e['run_dir']}: {e['split_note']}")
-    baselines = []
-    if options.baselines:
-        for name, cls in BASELINES.items():
-            if not cls.applies(dataset):
-                log(f"baseline {name}: skipped (it cannot predict the labels {', '.join(dataset.labels)})")
-                continue
-            b = _baseline_entry(name, chosen, sets, texts, options)
-            log(
-                f"baseline {name}: "
-                + ("cached result reused" if b["cached"] else f"{b['train_seconds']:.0f} s training")
-            )
-            baselines.append(b)
-
+    baselines = _baselines(options, dataset, chosen, sets, texts, log) if options.baselines else []
     figures, word_map, during = _figures(options.out / "images", entries, baselines, sets, dataset)
     for e in entries:
         e.pop("_predictor", None)
@@ -516,17 +501,7 @@ def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None
         "budget_share_minutes": options.budget_minutes / len(options.models)
         if options.budget_minutes and options.models
         else None,
-        "dataset": {
-            "name": dataset.name,
-            "labels": dataset.labels.to_list(),
-            "classes": dataset.classes.to_list(),
-            "files": dataset.stats.get("files", {}),
-            "splits": {name: len(split) for name, split in dataset.splits.items()},
-            "train_tweets_baselines": len(chosen["train"]),
-            "val_fraction": dataset.stats.get("val_fraction"),
-            "split_seed": dataset.config.split_seed,
-            "references": dataset.references,
-        },
+        "dataset": _dataset_entry(dataset, len(chosen["train"])),
         "sets": [{"name": s.name, "kind": s.kind, "n": len(s), "source": s.source, "dropped": s.dropped} for s in sets],
         "predict_sample": len(texts),
         "models": entries,
@@ -538,9 +513,43 @@ def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None
         "machine": machine(),
     }
     results["report_seconds"] = round(time.perf_counter() - started, 1)
-    write_json(options.out / "results.json", results)
+    write_json(RunFolder(options.out).results, results)
     write_report(options.out, results)
     return results
+
+
+def _baselines(
+    options: CompareOptions,
+    dataset: Dataset,
+    chosen: Dataset,
+    sets: list[ScoreSet],
+    texts: Sequence[str],
+    log: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Every registered baseline that can predict the dataset's labels, fitted on the chosen rows and scored."""
+    out = []
+    for name, cls in BASELINES.items():
+        if not cls.applies(dataset):
+            log(f"baseline {name}: skipped (it cannot predict the labels {', '.join(dataset.labels)})")
+            continue
+        b = _baseline_entry(name, chosen, sets, texts, options)
+        log(f"baseline {name}: " + ("cached result reused" if b["cached"] else f"{b['train_seconds']:.0f} s training"))
+        out.append(b)
+    return out
+
+
+def _dataset_entry(dataset: Dataset, baseline_tweets: int) -> dict[str, Any]:
+    return {
+        "name": dataset.name,
+        "labels": dataset.labels.to_list(),
+        "classes": dataset.classes.to_list(),
+        "files": dataset.stats.get("files", {}),
+        "splits": {name: len(split) for name, split in dataset.splits.items()},
+        "train_tweets_baselines": baseline_tweets,
+        "val_fraction": dataset.stats.get("val_fraction"),
+        "split_seed": dataset.config.split_seed,
+        "references": dataset.references,
+    }
 
 
 def _check(options: CompareOptions) -> None:
@@ -568,9 +577,9 @@ def _figures(
             figures[f"confusion:{s.name}"] = f"images/confusion_{s.name}.png"
     curves = {}
     for e in entries:
-        metrics = Path(e["run_dir"]) / "metrics.csv"
-        if metrics.is_file():
-            curves[e["name"]] = compare_plots.read_curves(metrics, e.get("steps") or 0, e.get("fit_seconds"))
+        run = RunFolder(e["run_dir"])
+        if run.metrics.is_file():
+            curves[e["name"]] = compare_plots.run_curves(run.read_metrics(), e.get("steps") or 0, e.get("fit_seconds"))
     first_test = next((s.name for s in sets if s.kind == "test"), "val")
     if curves:
         compare_plots.learning_curves(entries, curves, "step", first_test, images / "curves_steps.png")

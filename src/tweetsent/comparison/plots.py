@@ -4,7 +4,6 @@ coloured by sentiment)."""
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 
+from tweetsent.core.runs import MetricsRow
 from tweetsent.core.splits import Split
 from tweetsent.data.vocab import Vocab
 from tweetsent.training.plots import save_figure
@@ -32,19 +32,20 @@ class Curves:
     seconds_estimated: bool  # metrics.csv had no seconds column: wall time spread evenly over the steps
 
 
-def read_curves(path: Path, steps: int, fit_seconds: float | None) -> Curves:
+def run_curves(metrics: list[MetricsRow], steps: int, fit_seconds: float | None) -> Curves:
+    """A run's metrics.csv rows as Curves; `steps` and `fit_seconds` (its summary's) spread wall time over the
+    steps where the file has no seconds column."""
     rows: dict[str, list[tuple[float, float, float, float, float]]] = {}
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            rows.setdefault(r["split"], []).append(
-                (
-                    float(r["step"]),
-                    float(r.get("seconds") or "nan"),
-                    float(r["loss"]),
-                    float(r["accuracy"]),
-                    float(r.get("accuracy_binary") or "nan"),
-                )
+    for r in metrics:
+        rows.setdefault(r.split, []).append(
+            (
+                float(r.step),
+                r.seconds if r.seconds is not None else math.nan,
+                r.loss,
+                r.accuracy,
+                r.accuracy_binary if r.accuracy_binary is not None else math.nan,
             )
+        )
     splits = {}
     estimated = False
     for split, values in rows.items():

@@ -80,6 +80,11 @@ class LabelSet:
         out.update({short: name for short, name in ABBREVIATIONS.items() if name in self and short not in out})
         return out
 
+    def matching(self, band: bool = False) -> dict[str, str]:
+        """File values matched to these names (`canonical`); with `band`, neutral too for a negative/positive
+        set (the neutral band predicts it)."""
+        return (self.with_neutral() if band and self.bandable else self).canonical()
+
     def to_list(self) -> list[str]:
         return list(self.names)
 

@@ -60,3 +60,15 @@ def _binary(probs: np.ndarray, gold: np.ndarray, labels: LabelSet, space: LabelS
         return None
     says_positive = probs[polar, labels.index(POSITIVE)] > probs[polar, labels.index(NEGATIVE)]
     return float((says_positive == (gold[polar] == pos)).mean())
+
+
+def confusion_macro_f1(confusion: np.ndarray) -> np.ndarray:
+    """Macro-F1 of confusion matrices (..., K, K) over the classes present in gold or predictions, the same
+    definition as `split_metrics`."""
+    tp = np.diagonal(confusion, axis1=-2, axis2=-1).astype(np.float64)
+    gold = confusion.sum(axis=-1)
+    pred = confusion.sum(axis=-2)
+    denominator = gold + pred
+    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    present = denominator > 0
+    return np.asarray((f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1))

@@ -9,6 +9,8 @@ import types
 import typing
 from typing import Any, TypeVar
 
+from tweetsent.core.errors import UserError
+
 T = TypeVar("T")
 
 
@@ -73,3 +75,41 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if not isinstance(value, hint):
         raise RecordError(f"{where}: expected {hint.__name__}, found {type(value).__name__} {value!r}")
     return value
+
+
+def leaf_names(cls: type) -> set[str]:
+    """The names of `cls`'s fields, nested dataclasses flattened."""
+    hints = typing.get_type_hints(cls)
+    out: set[str] = set()
+    for f in dataclasses.fields(cls):
+        out |= leaf_names(hints[f.name]) if dataclasses.is_dataclass(hints[f.name]) else {f.name}
+    return out
+
+
+def given(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """The flags given for `cls`'s fields, as a nested dict (for nested dataclasses); '' stands for None."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]):
+            inner = given(hints[f.name], values)
+            if inner:
+                out[f.name] = inner
+        elif values.get(f.name) is not None:
+            value = values[f.name]
+            out[f.name] = None if value == "" else tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def apply(base: Any, changes: dict[str, Any]) -> Any:
+    """`base` (a dataclass instance) with `changes` (nested dicts for nested dataclasses) applied."""
+    updates = {}
+    for name, value in changes.items():
+        current = getattr(base, name)
+        updates[name] = (
+            apply(current, value) if dataclasses.is_dataclass(current) and isinstance(value, dict) else value
+        )
+    try:
+        return dataclasses.replace(base, **updates)
+    except TypeError as e:
+        raise UserError(str(e)) from None

@@ -326,10 +326,7 @@ def _check_class_sizes(train: Split, labels: LabelSet, classes: LabelSet, source
 def _matched(rows: TweetRows, classes: LabelSet, role: str, bandable: bool = False) -> TweetRows:
     """Rows whose label names are matched to the training labels (any case, neg/neu/pos); a label training never
     saw is a UserError (neutral is allowed in a test set of a negative/positive model: the band predicts it)."""
-    canonical = classes.canonical()
-    allowed = dict(canonical)
-    if bandable and classes.bandable:
-        allowed.update(LabelSet(("neutral",)).canonical())
+    allowed = classes.matching(band=bandable)
     names = []
     for value in rows.labels or []:
         name = allowed.get(value.lower())

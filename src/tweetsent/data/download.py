@@ -7,6 +7,7 @@ import os
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
@@ -23,6 +24,35 @@ class DownloadError(UserError):
 def _sha256(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _receive(
+    response: Any, url: str, part: Path, have: int, expected: int | None, what: str, show_progress: bool
+) -> None:
+    """The response's bytes appended to `part` (a 206 answer to a Range request) or written over it."""
+    resumed = response.status == 206
+    if not resumed:
+        have = 0
+    length = response.headers.get("Content-Length")
+    total = have + int(length) if length is not None else expected
+    with (
+        open(part, "ab" if resumed else "wb") as f,
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            disable=not show_progress,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task(what, total=total, completed=have)
+        try:
+            while chunk := response.read(CHUNK):
+                f.write(chunk)
+                progress.advance(task, len(chunk))
+        except OSError as e:
+            raise DownloadError(f"download of {url} interrupted ({e}); run again to resume") from None
 
 
 def download(
@@ -53,29 +83,7 @@ def download(
         raise DownloadError(f"download of {url} failed: {reason}") from None
     if response is not None:
         with response:
-            resumed = response.status == 206
-            if not resumed:
-                have = 0
-            length = response.headers.get("Content-Length")
-            total = have + int(length) if length is not None else expected_size
-            with (
-                open(part, "ab" if resumed else "wb") as f,
-                Progress(
-                    "[progress.description]{task.description}",
-                    BarColumn(),
-                    DownloadColumn(),
-                    TransferSpeedColumn(),
-                    disable=not show_progress,
-                    transient=True,
-                ) as progress,
-            ):
-                task = progress.add_task(f"downloading {dest.name}", total=total, completed=have)
-                try:
-                    while chunk := response.read(CHUNK):
-                        f.write(chunk)
-                        progress.advance(task, len(chunk))
-                except OSError as e:
-                    raise DownloadError(f"download of {url} interrupted ({e}); run again to resume") from None
+            _receive(response, url, part, have, expected_size, f"downloading {dest.name}", show_progress)
     size = part.stat().st_size
     if expected_size is not None and size != expected_size:
         if size > expected_size:

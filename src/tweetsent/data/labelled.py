@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -177,9 +178,10 @@ class _Table:
     rejoined: int = 0  # records split over two lines by a raw line break, read as one
 
 
-def _read_delimited(source: str, text: str, delimiter: str, wanted: list[str], label_values: set[str]) -> _Table:
+def _read_delimited(source: str, text: str, fmt: str, wanted: list[str], label_values: set[str]) -> _Table:
     # TSV has no quoting (tweets in SemEval's TSV contain unbalanced '"'); CSV follows RFC 4180.
-    tsv = delimiter == "\t"
+    tsv = fmt == "tsv"
+    delimiter = "\t" if tsv else ","
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
     )
@@ -457,12 +459,7 @@ def read_tweets(
     if fmt is not None and fmt not in FORMATS:
         raise UserError(f"--input-format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     source, text = _read_text(path, read)
-    if with_labels and fmt == "lines" and not read.input_format and "\t" in text.split("\n", 1)[0]:
-        fmt = "tsv"  # a labelled .txt with tabs (SemEval's files)
-    if fmt is None:  # a labelled file with an unknown suffix: sniff it
-        head = text.lstrip()[:1]
-        first_line = text.split("\n", 1)[0]
-        fmt = "jsonl" if head == "{" else "tsv" if "\t" in first_line else "csv"
+    fmt = _sniffed(fmt, text, with_labels, read.input_format is not None)
     if fmt == "lines":
         if with_labels:
             raise UserError(f"{source}: plain lines have no labels; use a CSV, TSV or JSONL file (--input-format)")
@@ -472,20 +469,9 @@ def read_tweets(
         return TweetRows(source, lines, rows_read=len(lines))
 
     wanted = [c for c in (text_column, label_column) if c]
-    if fmt == "jsonl":
-        table = _read_jsonl(source, text)
-    else:
-        values = set(label_map) if label_map is not None else set(_STANDARD_VALUES)
-        table = _read_delimited(source, text, "\t" if fmt == "tsv" else ",", wanted, values)
-    text_index = _column(table, text_column, source, "--text-column")
-    label_index = _column(table, label_column, source, "--label-column") if with_labels else None
-    if with_labels and label_index is None:
-        label_index = _label_column(table, source, label_map, text_index)
-    if text_index is None:
-        text_index = _text_column(table, source, label_index)
-    if text_index == label_index:
-        raise UserError(f"{source}: the text and label columns are the same ({table.columns[text_index]!r})")
-
+    values = set(label_map) if label_map is not None else set(_STANDARD_VALUES)
+    table = _read_jsonl(source, text) if fmt == "jsonl" else _read_delimited(source, text, fmt, wanted, values)
+    text_index, label_index = _columns(table, source, text_column, label_column, label_map, with_labels)
     id_index = _id_column(table, (text_index, label_index)) if with_labels else None
     texts, labels, dropped, ids = _kept_rows(table, text_index, label_index, label_map, id_index)
     repaired = {"record broken over two lines, rejoined": table.rejoined} if table.rejoined else {}
@@ -496,13 +482,7 @@ def read_tweets(
         dropped["malformed row"] += table.malformed
     rows_read = len(table.rows) + table.malformed
     if not texts:
-        if with_labels and label_index is not None:
-            seen = sorted({(r[label_index] or "").strip() for r in table.rows[:10_000]})[:8]
-            raise UserError(
-                f"{source}: no row has a label in the label map (labels seen: {', '.join(map(repr, seen))}); "
-                "pass --label-map NAME=VALUE,... (e.g. negative=0,positive=4)"
-            )
-        raise UserError(f"{source}: no tweets found")
+        _no_tweets(source, table, label_index if with_labels else None)
     return TweetRows(
         source,
         texts,
@@ -514,6 +494,47 @@ def read_tweets(
         ids=ids,
         repaired=repaired,
     )
+
+
+def _columns(
+    table: _Table,
+    source: str,
+    text_column: str | None,
+    label_column: str | None,
+    label_map: dict[str, str] | None,
+    with_labels: bool,
+) -> tuple[int, int | None]:
+    """The text column and (`with_labels`) the label column: as named, else found by their contents."""
+    text_index = _column(table, text_column, source, "--text-column")
+    label_index = _column(table, label_column, source, "--label-column") if with_labels else None
+    if with_labels and label_index is None:
+        label_index = _label_column(table, source, label_map, text_index)
+    if text_index is None:
+        text_index = _text_column(table, source, label_index)
+    if text_index == label_index:
+        raise UserError(f"{source}: the text and label columns are the same ({table.columns[text_index]!r})")
+    return text_index, label_index
+
+
+def _sniffed(fmt: str | None, text: str, with_labels: bool, format_given: bool) -> str:
+    """The format of a file whose name did not tell, from its first line."""
+    first_line = text.split("\n", 1)[0]
+    if with_labels and fmt == "lines" and not format_given and "\t" in first_line:
+        return "tsv"  # a labelled .txt with tabs (SemEval's files)
+    if fmt is None:  # a labelled file with an unknown suffix
+        return "jsonl" if text.lstrip()[:1] == "{" else "tsv" if "\t" in first_line else "csv"
+    return fmt
+
+
+def _no_tweets(source: str, table: _Table, label_index: int | None) -> NoReturn:
+    """The error for a file of which no row was kept: the labels it has when none was in the map."""
+    if label_index is not None:
+        seen = sorted({(r[label_index] or "").strip() for r in table.rows[:10_000]})[:8]
+        raise UserError(
+            f"{source}: no row has a label in the label map (labels seen: {', '.join(map(repr, seen))}); "
+            "pass --label-map NAME=VALUE,... (e.g. negative=0,positive=4)"
+        )
+    raise UserError(f"{source}: no tweets found")
 
 
 def read_labelled_file(path: str | Path, options: ReadOptions, label_map: dict[str, str] | None) -> TweetRows:

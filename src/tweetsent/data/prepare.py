@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from tweetsent.core.atomic import atomic_dir
 from tweetsent.core.errors import UserError
+from tweetsent.core.labels import STANDARD
 from tweetsent.core.splits import Split, stratified_split
 from tweetsent.data.cleaning import CleaningConfig, clean_texts, has_link, unescape_html
 from tweetsent.data.reader import RawTweets, read_sentiment140
@@ -33,7 +34,7 @@ from tweetsent.data.vocab import UNK_ID, Vocab, at_least_one_token
 PIPELINE_VERSION = 2  # bump when cleaning, tokenizing or the cache layout changes meaning
 SPLITS = ("train", "val", "test", "test_seed")
 # Sentiment140's polarity codes 0 / 2 / 4, as read by the reader: indices into these names.
-LABELS = ("negative", "neutral", "positive")
+LABELS = STANDARD
 
 
 @dataclass(frozen=True)

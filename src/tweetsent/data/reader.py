@@ -26,7 +26,6 @@ from tweetsent.core.errors import UserError, at
 SIX_COLUMNS = ["polarity", "id", "date", "query", "user", "text"]
 TWO_COLUMNS = ["polarity", "text"]
 POLARITY_TO_LABEL = {"0": 0, "2": 1, "4": 2}
-LABEL_NAMES = ("negative", "neutral", "positive")
 OFFICIAL_TRAIN = "training.1600000.processed.noemoticon.csv"
 OFFICIAL_TEST = "testdata.manual.2009.06.14.csv"
 # A few broken rows in a big file are skipped and reported; more than this share stops the read.
@@ -147,17 +146,8 @@ def _first_bad_line(data: bytes, n_columns: int, header: bool, bad_label: bool) 
     return 0, "unknown"
 
 
-def read_sentiment140(path: str | Path, member: str | None = None, encoding: str = "auto") -> RawTweets:
-    """Read one Sentiment140 CSV in any of its forms; raises UserError with file and line on bad input."""
-    path = Path(path)
-    data = read_bytes(path, member)
-    label = f"{path}!{member}" if member and path.suffix == ".zip" else str(path)
-    if not data.strip():
-        raise UserError(f"{label}: empty file (expected Sentiment140 CSV rows: polarity,...,text)")
-    n_columns, has_header = _sniff(Path(label), data)
-    data = _decode(Path(label), data, encoding, n_columns)
-    names = SIX_COLUMNS if n_columns == 6 else TWO_COLUMNS
-
+def _parse(label: str, data: bytes, names: list[str], has_header: bool) -> tuple[pa.Table, list[int | None]]:
+    """The polarity and text columns, and the line numbers of malformed rows (skipped, counted by the caller)."""
     malformed: list[int | None] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -177,7 +167,19 @@ def read_sentiment140(path: str | Path, member: str | None = None, encoding: str
         )
     except pa.ArrowInvalid as e:
         raise UserError(f"{label}: not a readable CSV ({str(e).splitlines()[0]})") from None
+    return table, malformed
 
+
+def read_sentiment140(path: str | Path, member: str | None = None, encoding: str = "auto") -> RawTweets:
+    """Read one Sentiment140 CSV in any of its forms; raises UserError with file and line on bad input."""
+    path = Path(path)
+    data = read_bytes(path, member)
+    label = f"{path}!{member}" if member and path.suffix == ".zip" else str(path)
+    if not data.strip():
+        raise UserError(f"{label}: empty file (expected Sentiment140 CSV rows: polarity,...,text)")
+    n_columns, has_header = _sniff(Path(label), data)
+    data = _decode(Path(label), data, encoding, n_columns)
+    table, malformed = _parse(label, data, SIX_COLUMNS if n_columns == 6 else TWO_COLUMNS, has_header)
     polarity = pc.utf8_trim_whitespace(table.column("polarity"))
     known = pc.is_in(polarity, value_set=pa.array(list(POLARITY_TO_LABEL))).to_numpy(zero_copy_only=False)
     n_unknown = int((~known).sum())

@@ -48,6 +48,12 @@ class Vocab:
         counts = np.concatenate([[0, n_unk], table["count"].to_numpy()])
         return cls(words, counts)
 
+    def joined(self, ids: np.ndarray, offsets: np.ndarray) -> list[str]:
+        """Tweets of token ids (flat `ids`, `offsets` len + 1) back as lines of their words, space-separated."""
+        words = self._array.take(pa.array(ids, type=pa.int64()))
+        lists = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), words)
+        return pc.binary_join(lists, " ").to_pylist()
+
     def extended(self, token_lists: pa.ListArray, min_count: int = 1) -> Vocab:
         """This vocabulary with the words of `token_lists` it lacks appended (those seen `min_count` times or
         more, by frequency): every known word keeps its id, so a model's embedding rows stay valid."""

@@ -22,6 +22,7 @@ from tweetsent.core.atomic import atomic_dir
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import LabelSet
 from tweetsent.core.metrics import split_metrics
+from tweetsent.core.runs import RunFolder
 from tweetsent.data.dataset import file_name
 from tweetsent.data.labelled import ReadOptions
 from tweetsent.evaluation.datafile import read_labelled
@@ -30,7 +31,7 @@ from tweetsent.models.artifact import resolve_model_dir
 from tweetsent.models.lexicon import LABELS as VADER_LABELS
 from tweetsent.models.lexicon import vader_probs, vader_scores
 
-RESULTS = "results.json"
+RESULTS = RunFolder.RESULTS  # compare recognises a packaged folder by it
 CARD = "README.md"
 STUDENTS = {
     "cnn": "convolutions of widths 2, 3 and 4 over GloVe-initialised word vectors, max-pooled over the tweet",
@@ -144,10 +145,11 @@ def model_card(results: dict[str, Any]) -> str:
         results.get("command") or "make model",
         "```",
         "",
-        "The teacher is MiniLM-L6 (all-MiniLM-L6-v2) fine-tuned on the hand labels; the student trains on the "
-        "teacher's probabilities over the unlabelled sample plus the hand labels (one-hot), balanced class "
-        "weights, checkpoint chosen by validation loss on a held-out tenth of the hand labels. Nothing is chosen "
-        "on a test set.",
+        "The teacher is MiniLM-L6 (all-MiniLM-L6-v2) fine-tuned on the hand labels with balanced class weights, "
+        "its class priors then corrected (`tweetsent calibrate`: log-offsets with the best macro-F1 on a held-out "
+        "tenth of the hand labels); the student trains on the teacher's corrected probabilities over the "
+        "unlabelled sample plus the hand labels (one-hot), balanced class weights, checkpoint chosen by "
+        "validation loss on the same held-out tenth. Nothing is chosen on a test set.",
         "",
         "## Figures",
         "",
@@ -160,24 +162,7 @@ def model_card(results: dict[str, Any]) -> str:
         cells = [_cell(entry.get(k)) for k in ("student", "teacher", "vader")]
         lines.append(f"| {name} | {entry['student']['n']:,} | {' | '.join(cells)} |")
     lines += ["", "Each figure of this model comes from `tweetsent evaluate --data FILE` (no run folder: this model)."]
-    speed = results.get("speed") or {}
-    if speed:
-        ratio = speed["student"] / speed["vader"]
-        lines += [
-            "",
-            "## Speed",
-            "",
-            f"Raw tweets to probabilities in one process, {speed['tweets']:,} Sentiment140 tweets after a warm-up "
-            f"({speed.get('machine', '')}): this model {speed['student']:,.0f} tweets/s, VADER "
-            f"{speed['vader']:,.0f} ({ratio:.2f}x VADER)"
-            + (
-                f", the teacher {speed['teacher']:,.0f} on {speed['teacher_tweets']:,} of them "
-                f"({speed['student'] / speed['teacher']:,.0f}x the teacher)."
-                if "teacher" in speed
-                else "."
-            ),
-            "`python bench/packaged_speed.py` measures it again.",
-        ]
+    lines += _speed_lines(results.get("speed") or {})
     lines += [
         "",
         "## Limits",
@@ -190,6 +175,27 @@ def model_card(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _speed_lines(speed: dict[str, Any]) -> list[str]:
+    if not speed:
+        return []
+    ratio = speed["student"] / speed["vader"]
+    teacher = (
+        f", the teacher {speed['teacher']:,.0f} on {speed['teacher_tweets']:,} of them "
+        f"({speed['student'] / speed['teacher']:,.0f}x the teacher)."
+        if "teacher" in speed
+        else "."
+    )
+    return [
+        "",
+        "## Speed",
+        "",
+        f"Raw tweets to probabilities in one process, {speed['tweets']:,} Sentiment140 tweets after a warm-up "
+        f"({speed.get('machine', '')}): this model {speed['student']:,.0f} tweets/s, VADER "
+        f"{speed['vader']:,.0f} ({ratio:.2f}x VADER){teacher}",
+        "`python bench/packaged_speed.py` measures it again.",
+    ]
 
 
 def _data_lines(data: dict[str, Any]) -> list[str]:
@@ -213,8 +219,8 @@ def _data_lines(data: dict[str, Any]) -> list[str]:
 def _run_data(run: Path) -> dict[str, Any]:
     """What a run folder says it learned from: its training files and the teacher-labelled tweets."""
     try:
-        summary = json.loads((run / "summary.json").read_text())
-    except (OSError, ValueError):
+        summary = RunFolder(run).read_summary()
+    except UserError:  # a model folder, or a run without a readable summary: nothing to say
         return {}
     files = summary.get("training_files") or {}
     return {

@@ -12,18 +12,14 @@ import numpy as np
 from tweetsent.core.atomic import atomic_dir, write_json
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import NEUTRAL, LabelSet, decide, evaluation_space
+from tweetsent.core.runs import RunFolder
 from tweetsent.data.dataset import SENTIMENT140, DataConfig, file_name, sentiment140_tests
 from tweetsent.data.labelled import ReadOptions, TweetRows, parse_label_map, read_labelled_file
 from tweetsent.evaluation.neutral import band_metrics, choose_margin, margin_curves, plot_margin_curves
+from tweetsent.evaluation.priors import choose_class_bias
 from tweetsent.inference.classifier import Classifier
-from tweetsent.models.artifact import check_margin, resolve_model_dir, write_calibration
+from tweetsent.models.artifact import check_margin, read_model_config, resolve_model_dir, write_calibration
 from tweetsent.training.plots import confusion
-
-
-def model_label_map(labels: LabelSet) -> dict[str, str]:
-    """File values a model's labels are matched by without --label-map: its names in any case, neg/neu/pos, and
-    neutral too for a negative/positive model (the band predicts it)."""
-    return (labels.with_neutral() if labels.bandable else labels).canonical()
 
 
 @dataclass
@@ -53,10 +49,10 @@ def read_labelled(data: str | Path, options: ReadOptions, labels: LabelSet) -> L
     if str(data) == SENTIMENT140:
         rows = sentiment140_tests(DataConfig())["test"]
     else:
-        rows = read_labelled_file(data, options, parse_label_map(options.label_map) or model_label_map(labels))
+        rows = read_labelled_file(data, options, parse_label_map(options.label_map) or labels.matching(band=True))
     names = rows.labels or []
     seen = set(names)
-    order = dict.fromkeys([*model_label_map(labels).values(), *names])
+    order = dict.fromkeys([*labels.matching(band=True).values(), *names])
     present = LabelSet(tuple(n for n in order if n in seen))
     space = evaluation_space(labels, present, where=f"{rows.source}: ")
     return LabelledSet(rows, space, np.array([space.index(n) for n in names], dtype=np.int64))
@@ -106,7 +102,7 @@ def evaluate_file(
         if run_dir is None
         else classifier.run_dir or (classifier.model_dir or Path(run_dir)).parent
     )
-    out = base / "eval" / name
+    out = RunFolder(base).eval(name)
     with atomic_dir(out) as tmp:
         write_json(tmp / "metrics.json", result)
         title = f"{classifier.name} on {name}"
@@ -131,6 +127,44 @@ def evaluate_file(
     return result, out
 
 
+def calibrate_prior(
+    model_dir: Path, data: str | Path | None, options: ReadOptions, *, device: str | None, precision: str
+) -> dict[str, Any]:
+    """Choose the class log-offsets with the best macro-F1 on a labelled file, or on the run's own validation
+    split when no file is given, and store them in the model's calibration.json."""
+    classifier = Classifier.load(model_dir, device=device, precision=precision)
+    classifier.predictor.class_bias = None  # chosen from the model's own probabilities, not a previous choice
+    labels = classifier.labels
+    if data is None:
+        from tweetsent.evaluation.evaluate import run_dataset
+
+        if not RunFolder(model_dir.parent).started:
+            raise UserError(f"{model_dir}: not inside a run folder, so there is no validation split; use --data FILE")
+        dataset, _ = run_dataset(model_dir.parent)
+        val = dataset["val"]
+        texts: Any = val.texts
+        gold = dataset.labels.mapping_to(labels)[val.labels]
+        summary = {"data": "validation split", "n": len(gold)}
+        probs = classifier.predict_proba(texts.to_pylist(), html_decoded=True)
+    else:
+        labelled = read_labelled(data, options, labels)
+        gold, summary = labelled.space.mapping_to(labels)[labelled.gold], labelled.summary()
+        probs = classifier.predict_proba(labelled.rows.texts)
+    if (gold < 0).any():
+        raise UserError(f"{summary['data']}: labels the model does not predict; calibrate on its own labels")
+    bias, before, after = choose_class_bias(probs, gold)
+    info = {
+        "class_bias": dict(zip(labels, bias.tolist(), strict=True)),
+        "method": "maximum macro-F1",
+        "precision": classifier.precision,
+        **summary,
+        "macro_f1_before": before,
+        "macro_f1_after": after,
+    }
+    write_calibration(model_dir, info)
+    return info
+
+
 def calibrate_file(
     run_dir: str | Path,
     data: str | Path | None,
@@ -141,10 +175,13 @@ def calibrate_file(
     precision: str = "auto",
 ) -> dict[str, Any]:
     """Choose the neutral margin with the best macro-F1 on a labelled file (or take `margin` as given) and
-    store it in the model's calibration.json. Returns what was stored."""
+    store it in the model's calibration.json; for a model that predicts neutral itself, the class prior
+    correction instead (evaluation/priors.py). Returns what was stored."""
+    model_dir = resolve_model_dir(run_dir)
+    if margin is None and not LabelSet(tuple(read_model_config(model_dir).get("labels") or ())).bandable:
+        return calibrate_prior(model_dir, data, options, device=device, precision=precision)
     if data is None and margin is None:
         raise UserError("calibrate needs --data FILE (a labelled set with neutral tweets) or --margin X")
-    model_dir = resolve_model_dir(run_dir)
     if data is None:  # a margin set by hand needs no model loaded
         assert margin is not None
         info: dict[str, Any] = {"neutral_margin": check_margin(margin), "method": "set by hand"}

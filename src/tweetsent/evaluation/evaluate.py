@@ -3,14 +3,13 @@ run's own validation rows and test sets (its dataset rebuilt from config.json)."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from tweetsent.core.atomic import write_json
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import NEUTRAL, evaluation_space
 from tweetsent.core.records import RecordError, from_dict
+from tweetsent.core.runs import RunFolder
 from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.evaluation.neutral import band_metrics, margin_curves, plot_margin_curves
 from tweetsent.models.artifact import load_artifact, resolve_margin, resolve_model_dir
@@ -29,7 +28,7 @@ def run_dataset(run_dir: Path) -> tuple[Dataset, TrainConfig]:
     try:
         data = from_dict(DataConfig, config["data"], where="data.")
     except RecordError as e:
-        raise UserError(f"{run_dir}/config.json: {e}") from None
+        raise UserError(f"{RunFolder(run_dir).config}: {e}") from None
     train_config = TrainConfig.from_dict(config["train"])
     dataset = load_dataset(data)
     return chosen_rows(dataset, train_config.train_size, train_config.val_size, train_config.seed), train_config
@@ -50,12 +49,12 @@ def evaluate_run(run_dir: Path, neutral_margin: float | None = None) -> dict[str
     spaces = {n: evaluation_space(labels, dataset.present(n), where=f"{n}: ") for n in names}
     golds = {n: dataset.gold(n, spaces[n]) for n in names}
     metrics = {n: band_metrics(probs[n], golds[n], labels, spaces[n], 0.0) for n in names}
-    summary_path = run_dir / "summary.json"
+    folder = RunFolder(run_dir)
     summary: dict[str, Any] = {}
-    if summary_path.is_file():
+    if folder.finished:
         try:
-            summary = json.loads(summary_path.read_text())
-        except ValueError:
+            summary = folder.read_summary()
+        except UserError:  # a damaged summary is rewritten from scratch
             summary = {}
     summary.update({"model": predictor.name, "tests": dataset.tests, **metrics})
     summary.pop("neutral_band", None)
@@ -66,14 +65,12 @@ def evaluate_run(run_dir: Path, neutral_margin: float | None = None) -> dict[str
         # A model that never says neutral tops out at the share of polar tweets (359/498 on Sentiment140's test).
         ceiling = float((golds[banded[0]] != spaces[banded[0]].index(NEUTRAL)).mean())
         title = f"{predictor.name} on the test tweets: the neutral band"
-        plot_margin_curves(
-            curves, run_dir / "plots" / "neutral_margin.png", title=title, chosen=margin, ceiling=ceiling
-        )
+        plot_margin_curves(curves, folder.plots / "neutral_margin.png", title=title, chosen=margin, ceiling=ceiling)
         if margin > 0:
             summary["neutral_band"] = {
                 "margin": margin,
                 **{n: band_metrics(probs[n], golds[n], labels, spaces[n], margin) for n in banded},
             }
-    write_json(summary_path, summary)
+    folder.write_summary(summary)
     write_run_plots(run_dir, summary)
     return summary

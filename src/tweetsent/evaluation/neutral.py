@@ -15,21 +15,9 @@ import numpy as np
 
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import NEGATIVE, NEUTRAL, POSITIVE, LabelSet, decide
-from tweetsent.core.metrics import split_metrics
+from tweetsent.core.metrics import confusion_macro_f1, split_metrics
 
 CURVE_MARGINS = np.round(np.linspace(0.0, 1.0, 101), 4)
-
-
-def _macro_f1(confusion: np.ndarray) -> np.ndarray:
-    """Macro-F1 of confusion matrices (..., K, K) over the classes present in gold or predictions, the same
-    definition as `split_metrics`."""
-    tp = np.diagonal(confusion, axis1=-2, axis2=-1).astype(np.float64)
-    gold = confusion.sum(axis=-1)
-    pred = confusion.sum(axis=-2)
-    denominator = gold + pred
-    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
-    present = denominator > 0
-    return np.asarray((f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1))
 
 
 def margin_sweep(probs: np.ndarray, gold: np.ndarray, labels: LabelSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -58,7 +46,7 @@ def margin_sweep(probs: np.ndarray, gold: np.ndarray, labels: LabelSet) -> tuple
     confusion[:, :, neutral] += prefix[js]
     margins = np.where(js == 0, 0.0, (gap[np.maximum(js - 1, 0)] + gap[np.minimum(js, n - 1)]) / 2)
     accuracy = np.trace(confusion, axis1=1, axis2=2) / max(n, 1)
-    return margins, _macro_f1(confusion), accuracy
+    return margins, confusion_macro_f1(confusion), accuracy
 
 
 def choose_margin(probs: np.ndarray, gold: np.ndarray, labels: LabelSet) -> tuple[float, float]:
@@ -81,7 +69,7 @@ def margin_curves(
     for i, m in enumerate(margins):
         confusion[i] = np.bincount(gold * k + decide(probs, labels, m, space), minlength=k * k).reshape(k, k)
     accuracy = np.trace(confusion, axis1=1, axis2=2) / max(len(gold), 1)
-    return accuracy, _macro_f1(confusion)
+    return accuracy, confusion_macro_f1(confusion)
 
 
 def band_metrics(

@@ -245,6 +245,7 @@ def _model_info(classifier: Classifier, settings: ServeSettings) -> dict[str, An
 
 
 def create_app(classifier: Classifier, settings: ServeSettings | None = None) -> FastAPI:
+    """The HTTP app around one classifier: /predict (micro-batched unless turned off), /health and /model."""
     settings = settings or ServeSettings()
     # One model thread with one intra-op thread: the event loop (HTTP parsing, JSON) needs the other core.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tweetsent-model", initializer=model_thread_setup)
@@ -270,6 +271,14 @@ def create_app(classifier: Classifier, settings: ServeSettings | None = None) ->
         description=f"Classify tweets as {', '.join(classifier.decisions.names)} with a trained tweetsent model.",
         lifespan=lifespan,
     )
+    _routes(app, classifier, settings, batcher, executor)
+    return app
+
+
+def _routes(
+    app: FastAPI, classifier: Classifier, settings: ServeSettings, batcher: MicroBatcher, executor: ThreadPoolExecutor
+) -> None:
+    """The app's routes and error handlers."""
     app.state.batcher = batcher
     info = _model_info(classifier, settings)
 
@@ -320,5 +329,3 @@ def create_app(classifier: Classifier, settings: ServeSettings | None = None) ->
         }
         # Serialised here: FastAPI would re-validate the answer against PredictResponse (which documents it).
         return Response(json.dumps(answer), media_type="application/json")
-
-    return app

@@ -2,7 +2,8 @@
 
 model/config.json        format version, family, model name and arguments, label names, cleaning, lengths;
                          the family adds its own entries and files (families/word.py, families/pretrained.py)
-model/calibration.json   the neutral band's margin, when one was calibrated (`tweetsent calibrate`)
+model/calibration.json   what `tweetsent calibrate` chose: the neutral band's margin (a negative/positive model) or
+                         the class prior correction (log-offsets per label, a model that predicts neutral itself)
 
 `load_artifact` reads any of them, an ensemble (models/ensemble.py) included, as a `Predictor`: something with
 label names that turns texts into probabilities.
@@ -24,7 +25,7 @@ from safetensors import SafetensorError
 from tweetsent.core import paths
 from tweetsent.core.atomic import atomic_dir, write_json
 from tweetsent.core.errors import UserError
-from tweetsent.core.labels import LabelSet
+from tweetsent.core.labels import STANDARD, LabelSet
 from tweetsent.data.cleaning import CleaningConfig
 from tweetsent.models.families import FAMILIES
 from tweetsent.models.families.base import Artifact, check_record, predict_split
@@ -33,8 +34,9 @@ __all__ = ["Artifact", "Predictor", "load_artifact", "predict_split", "save_arti
 
 FORMAT_VERSION = 2
 CALIBRATION_FILE = "calibration.json"
+MAX_BIAS = 10.0  # a larger log-offset than this is a damaged file, not a prior
 # The standard labels of models saved before label sets were recorded per model (format 1).
-_FORMAT_1_LABELS = ("negative", "neutral", "positive")
+_FORMAT_1_LABELS = STANDARD
 
 
 class Predictor(Protocol):
@@ -46,6 +48,8 @@ class Predictor(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    class_bias: np.ndarray | None
 
     def to(self, device: str) -> None: ...
 
@@ -123,7 +127,9 @@ def load_artifact(path: str | Path) -> Predictor:
     config = read_model_config(folder)
     family = config.get("family") or ("pretrained" if config.get("kind") == "bert" else "word")  # format 1
     if family in LOADERS:
-        return LOADERS[family](folder, config)
+        predictor = LOADERS[family](folder, config)
+        predictor.class_bias = class_bias(folder, predictor.labels)
+        return predictor
     if family not in FAMILIES:
         raise UserError(f"{folder}: unknown model family {family!r} (known: {', '.join([*FAMILIES, *LOADERS])})")
     if config.get("format_version", 1) >= FORMAT_VERSION:
@@ -133,7 +139,7 @@ def load_artifact(path: str | Path) -> Predictor:
     labels = LabelSet(tuple(config.get("labels") or _FORMAT_1_LABELS))
     model, encoder = FAMILIES[family].load(folder, config, labels)
     model.eval()
-    return Artifact(family, model, encoder, labels, config, folder)
+    return Artifact(family, model, encoder, labels, config, folder, class_bias(folder, labels))
 
 
 def load_single(path: str | Path) -> Artifact:
@@ -147,18 +153,39 @@ def load_single(path: str | Path) -> Artifact:
 # ---------------------------------------------------------------------------------------------- calibration
 
 
-def read_calibration(model_dir: Path) -> dict[str, Any] | None:
+def _calibration_entry(model_dir: Path, key: str, parse: Callable[[Any], Any]) -> tuple[Path, Any]:
+    """One entry of calibration.json, parsed (None when the file or the entry is absent)."""
     path = Path(model_dir) / CALIBRATION_FILE
     if not path.is_file():
-        return None
+        return path, None
     try:
-        info = json.loads(path.read_text())
-        margin = float(info["neutral_margin"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        value = json.loads(path.read_text()).get(key)
+        return path, None if value is None else parse(value)
+    except (OSError, ValueError, TypeError, AttributeError) as e:
         raise UserError(f"{path}: corrupt calibration file ({type(e).__name__}: {e}); run calibrate again") from None
+
+
+def read_calibration(model_dir: Path) -> dict[str, Any] | None:
+    """calibration.json with its neutral margin checked (0 when it holds a class prior correction only)."""
+    path, margin = _calibration_entry(model_dir, "neutral_margin", float)
+    if not path.is_file():
+        return None
+    margin = 0.0 if margin is None else margin
     if not 0 <= margin <= 1:
         raise UserError(f"{path}: neutral_margin {margin} is outside 0..1; run calibrate again")
-    return dict(info)
+    return {**json.loads(path.read_text()), "neutral_margin": margin}
+
+
+def class_bias(model_dir: Path, labels: LabelSet) -> np.ndarray | None:
+    """The calibrated log-offsets in the order of `labels` (labels without one: 0), or None."""
+    path, bias = _calibration_entry(model_dir, "class_bias", lambda d: {str(k): float(v) for k, v in d.items()})
+    if not bias:
+        return None
+    unknown = set(bias) - set(labels)
+    if unknown or not all(abs(b) <= MAX_BIAS for b in bias.values()):
+        what = f"names {', '.join(sorted(unknown))}, which the model does not predict" if unknown else "is too large"
+        raise UserError(f"{path}: class_bias {what}; run calibrate again")
+    return np.array([bias.get(n, 0.0) for n in labels], dtype=np.float64)
 
 
 def check_margin(margin: float) -> float:

@@ -27,6 +27,7 @@ from tweetsent.core.atomic import atomic_dir
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import STANDARD, LabelSet
 from tweetsent.models.artifact import FORMAT_VERSION, LOADERS, Artifact, load_single
+from tweetsent.models.families.base import with_prior
 from tweetsent.models.lexicon import vader_scores
 
 FAMILY = "ensemble"
@@ -73,6 +74,7 @@ class Ensemble:
     stacker: Stacker | None = None
     config: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
+    class_bias: np.ndarray | None = None  # as a single model's (`calibrate`)
 
     @property
     def name(self) -> str:
@@ -85,6 +87,9 @@ class Ensemble:
     def predict_proba(
         self, texts: Sequence[str] | pa.Array, batch_size: int = 512, html_decoded: bool = False
     ) -> np.ndarray:
+        return with_prior(self._combined(texts, batch_size, html_decoded), self.class_bias)
+
+    def _combined(self, texts: Sequence[str] | pa.Array, batch_size: int, html_decoded: bool) -> np.ndarray:
         if self.stacker is not None:
             features = stack_features(self.members, texts, self.stacker.vader, batch_size, html_decoded)
             logits = features @ self.stacker.coef.T + self.stacker.intercept

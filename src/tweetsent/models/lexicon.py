@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from tweetsent.core.labels import LabelSet
+from tweetsent.core.labels import STANDARD, LabelSet
 from tweetsent.data.cleaning import unescape_html
 
-LABELS = LabelSet(("negative", "neutral", "positive"))
+LABELS = LabelSet(STANDARD)
 # VADER's documented decision rule: compound >= 0.05 positive, <= -0.05 negative, else neutral.
 THRESHOLD = 0.05
 SCORES = ("neg", "neu", "pos", "compound")

@@ -17,13 +17,12 @@ from lightning.pytorch.callbacks import Callback
 from tweetsent.core.atomic import atomic_path
 from tweetsent.core.labels import LabelSet
 from tweetsent.core.metrics import split_metrics
+from tweetsent.core.runs import RunFolder
 from tweetsent.data.batches import TweetBatches
 from tweetsent.models.artifact import predict_split
 from tweetsent.training.datamodule import EvalSet
 
-# The five SPEC columns first; `seconds` (wall time since training started, for curves against time) and
-# `accuracy_binary` (gold negative/positive tweets only; equal to accuracy on train and val) follow.
-COLUMNS = ("step", "epoch", "split", "loss", "accuracy", "seconds", "accuracy_binary")
+COLUMNS = RunFolder.METRICS_COLUMNS  # metrics.csv's, in order (RunFolder reads the file)
 
 
 def steps_per_epoch(batches: int, world_size: int, accumulate: int) -> int:
@@ -74,7 +73,8 @@ class RunRecorder(Callback):
     def __init__(
         self, run_dir: Path, evals: list[EvalSet], classes: LabelSet, eval_every: int, log_every: int, max_length: int
     ) -> None:
-        self.path = run_dir / "metrics.csv"
+        self.folder = RunFolder(run_dir)
+        self.path = self.folder.metrics
         self.evals = evals
         self.classes = classes
         self.eval_every = eval_every
@@ -111,16 +111,15 @@ class RunRecorder(Callback):
         self._started = time.perf_counter()
         self._last_step = trainer.global_step
         if self.path.is_file():  # resuming (the checkpoint is restored by now): keep rows up to its step
-            with open(self.path, newline="") as f:
-                for r in csv.DictReader(f):
-                    if int(r["step"]) <= trainer.global_step:
-                        self.rows[(int(r["step"]), r["split"])] = (
-                            float(r["epoch"]),
-                            float(r["loss"]),
-                            float(r["accuracy"]),
-                            float(r.get("seconds") or "nan"),  # files of older versions lack the last two
-                            float(r.get("accuracy_binary") or r["accuracy"]),
-                        )
+            for r in self.folder.read_metrics():
+                if r.step <= trainer.global_step:
+                    self.rows[(r.step, r.split)] = (
+                        r.epoch,
+                        r.loss,
+                        r.accuracy,
+                        r.seconds if r.seconds is not None else math.nan,  # files of older versions lack the last two
+                        r.accuracy_binary if r.accuracy_binary is not None else r.accuracy,
+                    )
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int

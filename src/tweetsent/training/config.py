@@ -5,14 +5,17 @@ tables, then the flags)."""
 from __future__ import annotations
 
 import dataclasses
+import glob
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from tweetsent.core.errors import UserError
-from tweetsent.core.records import RecordError, from_dict, to_dict
+from tweetsent.core.records import RecordError, apply, from_dict, given, leaf_names, to_dict
+from tweetsent.data.dataset import SENTIMENT140, DataConfig, data_name
 
 WORD, PRETRAINED = {"family": "word"}, {"family": "pretrained"}  # fields that mean something for one family
 
@@ -93,8 +96,8 @@ def read_preset(name: str) -> dict[str, Any]:
         raise UserError(f"{name}: not a valid preset file ({e})") from None
 
 
-def preset_values(model: str, preset: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(train settings, data settings) of `preset` for `model`: [train], then [family.F], then [model.M]."""
+def preset_values(model: str, preset: str) -> dict[str, Any]:
+    """The training settings of `preset` for `model`: [train], then [family.F], then [model.M]."""
     from tweetsent.models.registry import model_spec  # the CLI builds its flags from this module: no torch yet
 
     tables = read_preset(preset)
@@ -104,7 +107,7 @@ def preset_values(model: str, preset: str) -> tuple[dict[str, Any], dict[str, An
         **tables.get("family", {}).get(family, {}),
         **tables.get("model", {}).get(model, {}),
     }
-    return train, dict(tables.get("data", {}))
+    return train
 
 
 def make_config(model: str, preset: str = "fast", base: dict[str, Any] | None = None, **flags: Any) -> TrainConfig:
@@ -121,7 +124,7 @@ def make_config(model: str, preset: str = "fast", base: dict[str, Any] | None = 
         family = fields[name].metadata.get("family")
         if family is not None and family != spec.family:
             raise UserError(f"--{name.replace('_', '-')} applies to {family} models only, not {model}")
-    values = dict(base) if base is not None else {**preset_values(model, preset)[0], "preset": preset}
+    values = dict(base) if base is not None else {**preset_values(model, preset), "preset": preset}
     values.update(given, model=model)
     config = TrainConfig.from_dict(values, where="")
     validate(config)
@@ -166,3 +169,72 @@ def validate(c: TrainConfig) -> None:
         raise UserError(
             f"{c.model} needs a fixed length that is a multiple of {spec.length_multiple}, not {c.fixed_length}"
         )
+
+
+# ---------------------------------------------------------------------------------------------- assembly
+
+
+def preset_data(preset: str) -> dict[str, Any]:
+    """A preset's data settings (its [data] table)."""
+    return dict(read_preset(preset).get("data", {}))
+
+
+def run_defaults(model: str, preset: str | None, data: tuple[str, ...] | None) -> tuple[str, Path]:
+    """The preset and run folder a new run gets when none is named: `small` and runs/MODEL-DATA for labelled
+    files (usually a few thousand tweets), `fast` and runs/MODEL-PRESET for Sentiment140."""
+    name = data_name(data) if data else None
+    preset = preset or ("small" if name else "fast")
+    return preset, Path("runs") / f"{model}-{name or preset}"
+
+
+def unknown_settings(names: Iterable[str]) -> list[str]:
+    """The names that are no setting of TrainConfig or DataConfig (nested tables flattened)."""
+    return sorted(set(names) - leaf_names(TrainConfig) - leaf_names(DataConfig))
+
+
+def configure(model: str, preset: str, flags: dict[str, Any]) -> tuple[TrainConfig, DataConfig]:
+    """The training and data settings of a new run: defaults, then the preset, then the flags given (None: not
+    given; nested tables flattened, as the command line gives them). `train`, `distill`, `compare` and the Python
+    API all start here."""
+    config = make_config(model, preset, **given(TrainConfig, flags))
+    return config, data_config(preset_data(preset), flags)
+
+
+def data_config(preset_data: dict[str, Any], flags: dict[str, Any], base: DataConfig | None = None) -> DataConfig:
+    """DataConfig: `base` (a saved run's) or the defaults with the preset's [data] table, then the flags given."""
+    try:
+        start = base if base is not None else from_dict(DataConfig, preset_data, where="preset data.")
+    except RecordError as e:
+        raise UserError(str(e)) from None
+    changes = given(DataConfig, flags)
+    for name in _PATHS:  # absolute, so `train --config RUN_DIR/config.json` works from any folder
+        if isinstance(changes.get(name), str) and changes[name] != "-":
+            changes[name] = str(Path(changes[name]).expanduser().resolve())
+    if "data" in changes:
+        changes["data"] = expand_paths(changes["data"])
+    if "test_data" in changes:
+        changes["test_data"] = tuple(
+            p if p == SENTIMENT140 else str(Path(p).expanduser().resolve()) for p in changes["test_data"]
+        )
+    if "val_data" in changes and "val_fraction" not in changes:
+        changes["val_fraction"] = None  # a validation file replaces a saved run's held-out share
+    return apply(start, changes)
+
+
+def expand_paths(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """`--data` values as absolute paths, a glob standing for the files it matches (sorted); one that matches
+    nothing is an error naming it."""
+    out: list[str] = []
+    for pattern in patterns:
+        path = Path(pattern).expanduser()
+        if glob.has_magic(str(path)):
+            found = sorted(p for p in glob.glob(str(path)) if Path(p).is_file())
+            if not found:
+                raise UserError(f"--data {pattern}: no file matches")
+            out.extend(str(Path(p).resolve()) for p in found)
+        else:
+            out.append(str(path.resolve()) if pattern != "-" else pattern)
+    return tuple(dict.fromkeys(out))
+
+
+_PATHS = ("val_data", "select_data", "data_dir", "train_file", "test_file")

@@ -28,6 +28,7 @@ from tweetsent.data.dataset import DataConfig, SoftLabelled, load_dataset, senti
 from tweetsent.data.labelled import ReadOptions, parse_label_map, read_labelled_file, read_tweets
 from tweetsent.data.union import normalized, read_training_files
 from tweetsent.inference.classifier import Classifier
+from tweetsent.models.families.base import with_prior
 from tweetsent.models.registry import model_spec
 from tweetsent.training.config import TrainConfig
 from tweetsent.training.run import train
@@ -78,11 +79,7 @@ def distill(
 
 def sharpened(probs: np.ndarray, temperature: float) -> np.ndarray:
     """Probabilities at another temperature: p^(1/T), renormalised (T > 1 softer, T < 1 sharper)."""
-    if temperature == 1.0:
-        return probs.astype(np.float32)
-    logp = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0)) / temperature
-    p = np.exp(logp - logp.max(axis=1, keepdims=True))
-    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    return with_prior(probs.astype(np.float32), None, temperature)
 
 
 def _check(options: DistillOptions, config: TrainConfig, data: DataConfig) -> None:
@@ -177,6 +174,9 @@ def _teacher_digest(teacher: Classifier) -> str:
     if folder is None:
         return teacher.name
     digest = hashlib.sha256((folder / "config.json").read_bytes())
+    bias = getattr(teacher.predictor, "class_bias", None)  # its probabilities under a calibrated prior
+    if bias is not None:
+        digest.update(np.asarray(bias, dtype=np.float64).tobytes())
     for weights in sorted(folder.glob("*.safetensors")):
         digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
     return digest.hexdigest()[:16]

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from tweetsent.core.atomic import write_json
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import LabelSet
+from tweetsent.core.runs import RunFolder
 from tweetsent.core.versions import package_versions
 from tweetsent.data.labelled import TweetRows
 from tweetsent.models.artifact import Artifact, load_single
@@ -75,6 +75,7 @@ def make_ensemble(
         "command": sys.argv,
     }
     out.mkdir(parents=True, exist_ok=True)
-    save_ensemble(out / "model", ensemble, {"sources": record["ensemble"]["members"]})
-    write_json(out / "config.json", record)
+    folder = RunFolder(out)
+    save_ensemble(folder.model, ensemble, {"sources": record["ensemble"]["members"]})
+    folder.write_config(record)
     return ensemble

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import matplotlib
@@ -12,14 +11,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from tweetsent.core.atomic import atomic_path
+from tweetsent.core.runs import MetricsRow, RunFolder
 
 
-def read_metrics(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    """metrics.csv -> {split: {"step", "loss", "accuracy": arrays}}."""
+def split_curves(metrics: list[MetricsRow]) -> dict[str, dict[str, np.ndarray]]:
+    """metrics.csv's rows -> {split: {"step", "loss", "accuracy": arrays}}."""
     rows: dict[str, list[tuple[float, float, float]]] = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            rows.setdefault(row["split"], []).append((float(row["step"]), float(row["loss"]), float(row["accuracy"])))
+    for row in metrics:
+        rows.setdefault(row.split, []).append((float(row.step), row.loss, row.accuracy))
     out = {}
     for split, values in rows.items():
         arr = np.array(sorted(values))
@@ -82,12 +81,12 @@ def confusion(matrix: list[list[int]], labels: list[str], title: str, path: Path
 
 def write_run_plots(run_dir: Path, summary: dict) -> list[Path]:
     """All plots of a run into run_dir/plots; returns their paths."""
-    plots = run_dir / "plots"
+    folder = RunFolder(run_dir)
+    plots = folder.plots
     plots.mkdir(parents=True, exist_ok=True)
     written = []
-    metrics_file = run_dir / "metrics.csv"
-    if metrics_file.is_file():
-        metrics = read_metrics(metrics_file)
+    if folder.metrics.is_file():
+        metrics = split_curves(folder.read_metrics())
         name = summary.get("model", "")
         curves(metrics, ("train",), f"{name}: training loss and accuracy", plots / "train_curves.png")
         evaluated = ("val", *summary.get("tests", ["test"]))

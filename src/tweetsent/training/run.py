@@ -2,19 +2,14 @@
 weights -> artifacts. The same straight line for every model; what differs between kinds of models lives in
 their family (models/families/).
 
-run_dir/config.json     everything needed to repeat the run (`train --config RUN_DIR/config.json`)
-run_dir/metrics.csv     step, epoch, split, loss, accuracy (+ seconds, accuracy_binary)
-run_dir/summary.json    final numbers on val and every test set
-run_dir/plots/          learning curves and confusion matrices
-run_dir/model/          the self-contained artifact predict/serve load
-run_dir/checkpoints/    last.ckpt (for --resume) and best.ckpt (lowest validation loss)
+What a run writes into its folder (config, metrics, summary, plots, the model artifact predict/serve load,
+checkpoints for --resume): core/runs.py's RunFolder names every file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import math
 import os
 import resource
@@ -22,6 +17,7 @@ import shutil
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,14 +25,15 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar, Timer
 from lightning.pytorch.loggers import CSVLogger, Logger
 
-from tweetsent.core.atomic import remove_stale_temporaries, write_json
+from tweetsent.core.atomic import remove_stale_temporaries
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import LabelSet
 from tweetsent.core.locks import run_lock
 from tweetsent.core.metrics import split_metrics
+from tweetsent.core.runs import RunFolder, read_object
 from tweetsent.core.versions import package_versions
 from tweetsent.data.dataset import Dataset
 from tweetsent.models.artifact import Artifact, load_single, predict_split, save_artifact
@@ -76,60 +73,80 @@ def _train(config: TrainConfig, dataset: Dataset, run_dir: Path, resume: bool, p
     on_gpu = config.accelerator in ("gpu", "cuda") or (config.accelerator == "auto" and torch.cuda.is_available())
     model, model_kwargs = family.build(config, encoder, classes, init, on_gpu)
     weights = class_weights(config.class_weights, classes, data.train_labels)
-    system = SentimentSystem(model, config, len(classes), weights)
+    # A budget stops training at a step boundary; Lightning then validates once more, so the best checkpoint and
+    # every artifact are written as for a run that ran its epochs. The schedule reads the same clock.
+    timer = Timer(timedelta(minutes=config.max_minutes), interval="step") if config.max_minutes else None
+    system = SentimentSystem(model, config, len(classes), weights, timer)
+    folder = RunFolder(run_dir)
 
     recorder = RunRecorder(
         run_dir, data.cadence, classes, config.eval_every, min(config.log_every, config.eval_every), config.max_length
     )
     selector = None
     if data.select is not None:
-        checkpoint = run_dir / "checkpoints" / "best.ckpt"
+        checkpoint = folder.best_checkpoint
         selector = SelectBest(data.select, classes, config.eval_every, config.max_length, checkpoint, recorder)
-    trainer, best = make_trainer(config, run_dir, [Reshuffle(data.train_batches), recorder], selector, resume, progress)
-    epoch_steps = steps_per_epoch(len(data.train_batches), trainer.world_size, config.grad_accum)
-    max_steps = set_length(trainer, config, len(data.train_batches), epoch_steps)
+    length = Length.of(config, len(data.train_batches), world_size(config, on_gpu))
+    callbacks = [Reshuffle(data.train_batches), recorder, *([timer] if timer else [])]
+    trainer, best = make_trainer(config, run_dir, callbacks, selector, resume, progress, length)
     if trainer.is_global_zero and not resume:
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / "config.json", run_config(config, dataset, epoch_steps, max_steps, weights))
-    fit(trainer, system, data, run_dir / "checkpoints" / "last.ckpt" if resume else None)
+        folder.write_config(run_config(config, dataset, length.epoch_steps, length.max_steps, weights))
+    fit(trainer, system, data, folder.last_checkpoint if resume else None)
     fit_seconds = recorder.wall_seconds  # every part of a resumed run, not only the last
     if not trainer.is_global_zero:
         return None
 
     best_step = restore_best(system, best, trainer.global_step)
     artifact = Artifact(family.name, system.model.to("cpu").float(), encoder, classes, {"model": config.model})
-    summary: dict[str, Any] = {
+    summary = {
+        **run_summary(config, dataset, trainer.global_step, best_step, length, recorder, fit_seconds),
+        "parameters": sum(p.numel() for p in artifact.model.parameters()),
+        "trainable_parameters": sum(p.numel() for p in artifact.model.parameters() if p.requires_grad),
+        "device": "gpu" if on_gpu else "cpu",
+        "selected_by": "select" if selector else "val_loss",
+        **score(artifact, data.final + ([data.select] if data.select else [])),
+    }
+    extra = {"preset": config.preset, "embeddings": config.embeddings, "train_config": config.to_dict()}
+    save_artifact(folder.model, artifact, model_kwargs, extra)
+    folder.write_summary(summary)
+    write_run_plots(run_dir, summary)
+    return summary
+
+
+def run_summary(
+    config: TrainConfig,
+    dataset: Dataset,
+    steps: int,
+    best_step: int,
+    length: Length,
+    recorder: RunRecorder,
+    fit_seconds: float,
+) -> dict[str, Any]:
+    """summary.json's account of the run: what trained on what, how long, how fast (the caller adds the model's
+    size and its scores)."""
+    return {
         "model": config.model,
         "preset": config.preset,
         "data": dataset.name,
         "labels": dataset.labels.to_list(),
-        "classes": classes.to_list(),
-        "epochs": round(trainer.global_step / epoch_steps, 4),
-        "steps": trainer.global_step,
+        "classes": dataset.classes.to_list(),
+        "epochs": round(steps / length.epoch_steps, 4),
+        "steps": steps,
         "best_step": best_step,
-        "max_steps": max_steps,
+        "max_steps": length.max_steps,
         "budget_minutes": config.max_minutes,
-        "stopped_by_budget": bool(config.max_minutes) and trainer.global_step < max_steps,
+        "stopped_by_budget": bool(config.max_minutes) and steps < length.max_steps,
         "train_seconds": round(recorder.train_seconds, 2),
         "fit_seconds": round(fit_seconds, 2),
         "train_tweets_per_second": round(recorder.tweets / max(recorder.train_seconds, 1e-9), 1),
-        "parameters": sum(p.numel() for p in artifact.model.parameters()),
-        "trainable_parameters": sum(p.numel() for p in artifact.model.parameters() if p.requires_grad),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "device": "gpu" if on_gpu else "cpu",
         "precision": native_precision(config),
         "tests": dataset.tests,
-        "selected_by": "select" if selector else "val_loss",
         # What several training files came to (duplicates, conflicts, test tweets left out), and a student's
         # teacher-labelled tweets.
         **{k: dataset.stats[k] for k in ("training_files", "soft_labelled") if k in dataset.stats},
-        **score(artifact, data.final + ([data.select] if data.select else [])),
     }
-    extra = {"preset": config.preset, "embeddings": config.embeddings, "train_config": config.to_dict()}
-    save_artifact(run_dir / "model", artifact, model_kwargs, extra)
-    write_json(run_dir / "summary.json", summary)
-    write_run_plots(run_dir, summary)
-    return summary
 
 
 def primary_process() -> bool:
@@ -138,21 +155,21 @@ def primary_process() -> bool:
 
 
 # What a run stopped before its first checkpoint leaves (nothing of it can be continued).
-UNFINISHED = ("config.json", "metrics.csv", "logs", "checkpoints", "plots")
+UNFINISHED = (RunFolder.CONFIG, RunFolder.METRICS, RunFolder.LOGS, RunFolder.CHECKPOINTS, RunFolder.PLOTS)
 
 
 def check_run_dir(run_dir: Path, resume: bool) -> bool:
     """Whether to continue from checkpoints/last.ckpt. `--resume` of a run that stopped before its first
     checkpoint starts it over; a plain restart of such a run says the command that does."""
-    last, started = run_dir / "checkpoints" / "last.ckpt", (run_dir / "config.json").is_file()
-    finished = (run_dir / "summary.json").is_file()
+    folder = RunFolder(run_dir)
+    last, started, finished = folder.last_checkpoint, folder.started, folder.finished
     if resume:
         if last.is_file():
             check_checkpoint(last)
             return True
         if started and not finished:
             return False  # stopped before its first checkpoint: start over
-        raise UserError(f"{run_dir}: nothing to resume (no checkpoints/last.ckpt)")
+        raise UserError(f"{run_dir}: nothing to resume (no {RunFolder.CHECKPOINTS}/{RunFolder.LAST})")
     if primary_process() and started:
         if last.is_file() or finished:
             raise UserError(f"{run_dir} already holds a run: pass --resume to continue it, or another --out")
@@ -176,7 +193,8 @@ def clear_unfinished(run_dir: Path) -> None:
     """Remove what a run stopped before its first checkpoint left, and temporary files of killed writes."""
     if not primary_process() or not run_dir.is_dir():
         return
-    if not (run_dir / "checkpoints" / "last.ckpt").is_file() and not (run_dir / "summary.json").is_file():
+    folder = RunFolder(run_dir)
+    if not folder.last_checkpoint.is_file() and not folder.finished:
         for name in UNFINISHED:
             path = run_dir / name
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
@@ -213,13 +231,24 @@ def make_trainer(
     selector: SelectBest | None,
     resume: bool,
     progress: bool,
+    length: Length,
 ) -> tuple[L.Trainer, ModelCheckpoint | SelectBest]:
-    """The Trainer; the callback that keeps the best checkpoint (lowest validation loss, or `selector`)."""
-    checkpoints = run_dir / "checkpoints"
+    """The Trainer, its step and epoch limits and validation interval given by `length`; the callback that keeps
+    the best checkpoint (lowest validation loss, or `selector`)."""
+    folder = RunFolder(run_dir)
+    # Lightning adds the .ckpt suffix itself: the names given are RunFolder's without it.
     best = selector or ModelCheckpoint(
-        dirpath=checkpoints, filename="best", monitor="val_loss", mode="min", save_top_k=1, enable_version_counter=False
+        dirpath=folder.checkpoints,
+        filename=folder.best_checkpoint.stem,
+        monitor="val_loss",
+        mode="min",
+        save_top_k=1,
+        enable_version_counter=False,
     )
-    latest = ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0, every_n_train_steps=config.eval_every)
+    latest = ModelCheckpoint(
+        dirpath=folder.checkpoints, save_last=True, save_top_k=0, every_n_train_steps=config.eval_every
+    )
+    latest.CHECKPOINT_NAME_LAST = folder.last_checkpoint.stem
     callbacks = [*callbacks, best, latest]
     if config.early_stopping:
         callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=config.early_stopping))
@@ -239,10 +268,12 @@ def make_trainer(
         plugins=[AtomicCheckpointIO()],
         log_every_n_steps=config.log_every,
         accumulate_grad_batches=config.grad_accum,
-        # A budget stops training at a step boundary; Lightning then validates once more, so the best
-        # checkpoint and every artifact are written as for a run that ran its epochs.
-        max_time=timedelta(minutes=config.max_minutes) if config.max_minutes else None,
+        max_steps=length.max_steps,
+        max_epochs=length.max_epochs,
+        val_check_interval=length.val_check_interval,
     )
+    if trainer.world_size != length.world_size:
+        raise RuntimeError(f"Lightning runs {trainer.world_size} processes, the step count assumed {length.world_size}")
     return trainer, best
 
 
@@ -255,16 +286,34 @@ def native_precision(config: TrainConfig) -> str:
     return config.precision
 
 
-def set_length(trainer: L.Trainer, config: TrainConfig, batches: int, epoch_steps: int) -> int:
-    """Set the trainer's step and epoch limits and validation interval; returns the step limit."""
-    # Under DDP each process takes every world_size-th batch: an epoch is that many fewer steps.
-    batches_per_epoch = math.ceil(batches / trainer.world_size)
-    by_epochs = max(math.ceil(config.epochs * epoch_steps), config.min_steps)
-    max_steps = config.max_steps if config.max_steps > 0 else by_epochs
-    trainer.fit_loop.epoch_loop.max_steps = max_steps
-    trainer.fit_loop.max_epochs = math.ceil(max_steps / epoch_steps)
-    trainer.val_check_interval = min(batches_per_epoch, max_steps * config.grad_accum)  # in batches; at least once
-    return max_steps
+def world_size(config: TrainConfig, on_gpu: bool) -> int:
+    """The processes Lightning will start (devices x nodes), known before the Trainer so that its limits can be
+    given when it is built."""
+    if config.devices in ("auto", "-1"):
+        devices = max(1, torch.cuda.device_count()) if on_gpu else 1
+    else:
+        devices = int(config.devices)
+    return devices * config.num_nodes
+
+
+@dataclass(frozen=True)
+class Length:
+    """How long a run trains: optimiser steps per epoch and in all, epochs, and the validation interval."""
+
+    world_size: int
+    epoch_steps: int
+    max_steps: int
+    max_epochs: int
+    val_check_interval: int  # in batches; at least once per run
+
+    @classmethod
+    def of(cls, config: TrainConfig, batches: int, world_size: int) -> Length:
+        # Under DDP each process takes every world_size-th batch: an epoch is that many fewer steps.
+        epoch_steps = steps_per_epoch(batches, world_size, config.grad_accum)
+        by_epochs = max(math.ceil(config.epochs * epoch_steps), config.min_steps)
+        max_steps = config.max_steps if config.max_steps > 0 else by_epochs
+        interval = min(math.ceil(batches / world_size), max_steps * config.grad_accum)
+        return cls(world_size, epoch_steps, max_steps, math.ceil(max_steps / epoch_steps), interval)
 
 
 def run_config(
@@ -348,27 +397,23 @@ def score(artifact: Artifact, sets: list[EvalSet]) -> dict[str, Any]:
 def loggers(run_dir: Path, resume: bool) -> list[Logger]:
     """Lightning's CSV log, plus TensorBoard when it is installed. A resumed run logs into a new version
     folder: Lightning's CSV logger would otherwise replace the first part's file."""
-    version = f"resume-{len(list((run_dir / 'logs').glob('resume-*'))) + 1}" if resume else ""
-    chosen: list[Logger] = [CSVLogger(run_dir, name="logs", version=version)]
+    version = f"resume-{len(list(RunFolder(run_dir).logs.glob('resume-*'))) + 1}" if resume else ""
+    chosen: list[Logger] = [CSVLogger(run_dir, name=RunFolder.LOGS, version=version)]
     if importlib.util.find_spec("tensorboard") is not None:
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        chosen.append(TensorBoardLogger(run_dir, name="logs", version="tensorboard"))
+        chosen.append(TensorBoardLogger(run_dir, name=RunFolder.LOGS, version="tensorboard"))
     return chosen
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
-    """A run's config.json (checked: its training settings must parse)."""
+    """A run's config.json, or such a file named directly (checked: its training settings must parse)."""
     if not Path(run_dir).exists():
         raise UserError(f"{run_dir}: no such run directory")
-    path = Path(run_dir) / "config.json" if Path(run_dir).is_dir() else Path(run_dir)
-    try:
-        config: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{run_dir}: not a run directory (no config.json)") from None
-    except (OSError, ValueError) as e:
-        raise UserError(f"{path}: corrupt run config ({e})") from None
-    if not isinstance(config, dict) or not isinstance(config.get("train"), dict):
+    folder = RunFolder(run_dir)
+    path = folder.config if folder.path.is_dir() else folder.path
+    config = folder.read_config() if folder.path.is_dir() else read_object(path, "run config")
+    if not isinstance(config.get("train"), dict):
         raise UserError(f"{path}: corrupt run config (no training settings)")
     TrainConfig.from_dict(config["train"])
     return config

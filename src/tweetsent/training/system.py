@@ -19,11 +19,18 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
 class SentimentSystem(L.LightningModule):
     def __init__(
-        self, model: nn.Module, config: TrainConfig, num_classes: int, class_weights: torch.Tensor | None = None
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        num_classes: int,
+        class_weights: torch.Tensor | None = None,
+        timer: Timer | None = None,
     ) -> None:
+        """`timer`: the Trainer's budget clock (a `--max-minutes` run), which the learning-rate schedule follows."""
         super().__init__()
         self.model = model
         self.config = config
+        self.timer = timer
         self.class_weights: torch.Tensor | None
         self.register_buffer("class_weights", class_weights, persistent=False)
         self.val_loss = MeanMetric()
@@ -59,14 +66,13 @@ class SentimentSystem(L.LightningModule):
         self.val_accuracy.reset()
 
     def _train_seconds(self) -> float:
-        """Wall time the run has trained (resumes included), as Lightning's max_time Timer counts it."""
-        timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)  # type: ignore[attr-defined]
-        return timer.time_elapsed() if timer is not None else 0.0
+        """Wall time the run has trained (resumes included), as the budget's Timer counts it."""
+        return self.timer.time_elapsed() if self.timer is not None else 0.0
 
     def configure_optimizers(self) -> Any:
         head_lr = self.config.head_lr if self.config.head_lr is not None else self.config.lr
         groups = self.model.param_groups(self.config.lr, head_lr)  # type: ignore[operator]
-        # Fused: one kernel for all parameters (the README's throughput section measures what it gains).
+        # Fused: one kernel for all parameters (docs/benchmarks.md measures what it gains).
         optimizer = OPTIMIZERS[self.config.optimizer](groups, lr=self.config.lr, fused=True)
         if self.config.schedule == "constant":
             return optimizer

@@ -102,6 +102,8 @@ class Artifact:
     labels: LabelSet
     config: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
+    # Log-offsets added to each label's log-probability (a prior correction chosen by `calibrate`), or None.
+    class_bias: np.ndarray | None = None
 
     @property
     def name(self) -> str:
@@ -126,7 +128,20 @@ class Artifact:
         self, texts: Sequence[str] | pa.Array, batch_size: int = 512, html_decoded: bool = False
     ) -> np.ndarray:
         """Probabilities (N, len(labels)); `html_decoded`: the texts are a dataset's (entities decoded once)."""
-        return predict_split(self.model, self.encode(texts, html_decoded), self.max_length, batch_size)
+        return with_prior(
+            predict_split(self.model, self.encode(texts, html_decoded), self.max_length, batch_size), self.class_bias
+        )
+
+
+def with_prior(probs: np.ndarray, class_bias: np.ndarray | None, temperature: float = 1.0) -> np.ndarray:
+    """(p * exp(bias))^(1/T), renormalised: the same model under other class priors (bias None: unchanged) and at
+    another temperature (T > 1 softer, T < 1 sharper)."""
+    if (class_bias is None and temperature == 1.0) or not len(probs):
+        return probs
+    logp = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0)) + (0.0 if class_bias is None else class_bias)
+    logp /= temperature
+    p = np.exp(logp - logp.max(axis=1, keepdims=True))
+    return (p / p.sum(axis=1, keepdims=True)).astype(probs.dtype)
 
 
 class Family(ABC):
