@@ -83,16 +83,44 @@ def test_fasttext_learns_the_fixture_words(small_dataset: Dataset) -> None:
     assert probs[:, 1].argmax() in (0, 2) and list(probs.argmax(axis=1)) == [1, 0, 1, 0]
 
 
-def test_fasttext_on_three_classes_scores_every_set(tmp_path: Path) -> None:
-    from tests.training.test_any_data import write_labelled
+@pytest.mark.parametrize("sorted_by_label", [False, True])
+def test_fasttext_on_three_classes_scores_every_set(tmp_path: Path, sorted_by_label: bool) -> None:
+    """Also from a file sorted by label, as Sentiment140's is: fastText's SGD would learn the last class."""
+    from tests.training.test_any_data import labelled_rows, write_csv
     from tweetsent.data.dataset import DataConfig, load_dataset
 
-    data = write_labelled(tmp_path / "hand.csv", {"negative": 80, "neutral": 80, "positive": 80}, seed=0)
+    rows = labelled_rows({"negative": 80, "neutral": 80, "positive": 80}, seed=0)
+    data = write_csv(tmp_path / "hand.csv", sorted(rows) if sorted_by_label else rows, header=["label", "text"])
     dataset = load_dataset(DataConfig(data=(str(data),), min_count=1))
     sets = score_sets(dataset, [], ReadOptions())
     entry = _baseline_entry("fasttext", dataset, sets, ["x"], options(tmp_path))
     assert entry["labels"] == ["negative", "neutral", "positive"] and entry["predict_tweets_per_second"] > 0
     assert entry["scores"]["val"]["accuracy"] > 0.8 and entry["scores"]["val"]["loss"] is not None
+
+
+def test_fasttext_reads_its_training_file_shuffled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fastText's SGD reads its file in order: a file sorted by label (Sentiment140's) must reach it mixed."""
+    import fasttext
+
+    from tests.training.test_any_data import labelled_rows, write_csv
+    from tweetsent.data.dataset import DataConfig, load_dataset
+
+    rows = sorted(labelled_rows({"negative": 100, "positive": 100}, seed=0))
+    dataset = load_dataset(DataConfig(data=(str(write_csv(tmp_path / "s.csv", rows, header=["label", "text"])),)))
+
+    seen: list[str] = []
+    train = fasttext.train_supervised
+
+    def spy(input: str, **kwargs: Any) -> Any:
+        seen.extend(Path(input).read_text().splitlines())
+        return train(input=input, **kwargs)
+
+    monkeypatch.setattr(fasttext, "train_supervised", spy)
+    FastTextBaseline().fit(dataset)
+    labels = [line.split()[0] for line in seen]
+    assert len(labels) == len(dataset["train"]) and len(set(labels)) == 2
+    runs = sum(a != b for a, b in zip(labels, labels[1:], strict=False))  # label changes along the file
+    assert runs > len(labels) / 4  # sorted, there would be one
 
 
 def options(tmp_path: Path, refresh: bool = False) -> CompareOptions:

@@ -36,6 +36,7 @@ def _compare(
     transfer_scratch: str,
     accelerator: str,
     seed: int | None,
+    logger: str,
     progress: bool,
     **flags: Any,
 ) -> None:
@@ -67,6 +68,7 @@ def _compare(
         transfer_scratch=tuple(parse_models(transfer_scratch)) if transfer_scratch else (),
         accelerator=accelerator,
         seed=seed,
+        logger=logger,
         progress=progress,
     )
     try:
@@ -126,7 +128,7 @@ _PARAMS = [
         None,
     ),
     _p("epochs", Annotated[float | None, typer.Option(help="epochs per model (default: the preset's)")], None),
-    _p("baselines", Annotated[bool, typer.Option(help="score VADER and TF-IDF + logistic regression")], True),
+    _p("baselines", Annotated[bool, typer.Option(help="score VADER, TF-IDF + logistic regression and fastText")], True),
     _p(
         "refresh_baselines",
         Annotated[bool, typer.Option("--refresh-baselines", help="recompute cached baseline results")],
@@ -171,6 +173,11 @@ _PARAMS = [
     ),
     _p("accelerator", Annotated[str, typer.Option(help="cpu, gpu or auto")], "auto"),
     _p("seed", Annotated[int | None, typer.Option(help="random seed of the training runs")], None),
+    _p(
+        "logger",
+        Annotated[str, typer.Option(help="Lightning loggers of the training runs: csv, tensorboard, mlflow")],
+        "csv",
+    ),
     _p("progress", Annotated[bool, typer.Option(help="show training progress bars")], True),
     *config_options(DataConfig),
 ]

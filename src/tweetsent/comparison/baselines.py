@@ -152,10 +152,14 @@ class FastTextBaseline(Baseline):
         start = time.perf_counter()
         self.vocab, self.cleaning, self.labels = dataset.vocab, dataset.cleaning, dataset.classes
         lines = self.vocab.joined(train.ids, train.offsets)
+        labels = train.labels.tolist()
+        # fastText's SGD reads the file in order: a file sorted by label (Sentiment140's is) would leave it with
+        # the last class's words. A seeded shuffle first.
+        order = np.random.default_rng(0).permutation(len(lines)).tolist()
         with tempfile.TemporaryDirectory() as folder:  # fastText trains from a file of `__label__K words` lines
             path = f"{folder}/train.txt"
             with open(path, "w", encoding="utf-8") as f:
-                f.writelines(f"__label__{k} {line}\n" for k, line in zip(train.labels.tolist(), lines, strict=True))
+                f.writelines(f"__label__{labels[i]} {lines[i]}\n" for i in order)
             self.model = fasttext.train_supervised(input=path, verbose=0, thread=os.cpu_count() or 1, **self.settings)
         seconds = time.perf_counter() - start
         return {

@@ -50,7 +50,7 @@ from tweetsent.training.run import read_run_config, train
 # Prediction speed is timed on the first test set plus validation tweets up to this many (a fixed sample).
 PREDICT_SAMPLE = 2000
 SLOW_SAMPLE = 500
-BASELINE_CACHE_VERSION = 2
+BASELINE_CACHE_VERSION = 3
 DEFAULT_SEED = 0  # TrainConfig's: the subsets `train` draws when compare passes no --seed
 TRANSFER_PRESET = "small"  # training/presets/small.toml: a few thousand hand-labelled tweets, here from a warm start
 # Run settings that must match for two runs to share the split: the data, the cleaning and the validation draw.
@@ -79,6 +79,7 @@ class CompareOptions:
     eval_read: ReadOptions = field(default_factory=ReadOptions)
     accelerator: str = "auto"
     seed: int | None = None
+    logger: str = "csv"  # the training runs' Lightning loggers (TrainConfig.logger)
     progress: bool = True
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
@@ -239,6 +240,7 @@ def _train_models(options: CompareOptions, dataset: Dataset, log: Callable[[str]
         "epochs": options.epochs,
         "accelerator": options.accelerator,
         "seed": options.seed,
+        "logger": options.logger,
     }
     return [_run(m, options.preset, flags, dataset, options.out / "runs" / m, options, log) for m in options.models]
 
@@ -288,6 +290,7 @@ def _transfer(options: CompareOptions, trained: list[Path], log: Callable[[str],
             "init_from": None if scratch else str(source),
             "accelerator": options.accelerator,
             "seed": options.seed,
+            "logger": options.logger,
         }
         run_dir = options.out / "runs" / f"{model}-{'hand' if scratch else 'transfer'}"
         runs.append(_run(model, TRANSFER_PRESET, flags, hand, run_dir, options, log))

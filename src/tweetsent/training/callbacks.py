@@ -151,6 +151,7 @@ class RunRecorder(Callback):
             self.window = []
             self.rows[(step, "train")] = (epoch, loss_sum / n, correct / n, self._wall(), correct / n)
             pl_module.log("tweets/s", self.tweets / max(self.train_seconds, 1e-9), prog_bar=True)
+            self._publish(trainer, "train", loss_sum / n, correct / n)
             self._write(trainer)
         if step % self.eval_every == 0:
             self.evaluate(trainer, pl_module)
@@ -192,6 +193,7 @@ class RunRecorder(Callback):
             loss = m["loss"] if m["loss"] is not None else math.nan
             binary = m["accuracy_binary"] if m["accuracy_binary"] is not None else math.nan
             self.rows[(trainer.global_step, e.name)] = (self._epoch(trainer), loss, m["accuracy"], self._wall(), binary)
+            self._publish(trainer, "val_sample" if e.name == "val" else e.name, loss, m["accuracy"])
         self.eval_seconds += time.perf_counter() - start
         self._write(trainer)
 
@@ -201,7 +203,15 @@ class RunRecorder(Callback):
         binary = metrics["accuracy_binary"] if metrics["accuracy_binary"] is not None else math.nan
         row = (self._epoch(trainer), loss, metrics["accuracy"], self._wall(), binary)
         self.rows[(trainer.global_step, name)] = row
+        self._publish(trainer, name, loss, metrics["accuracy"])
         self._write(trainer)
+
+    def _publish(self, trainer: L.Trainer, split: str, loss: float, accuracy: float) -> None:
+        """A row of metrics.csv also to the Trainer's loggers (CSV, TensorBoard, MLflow), as `SPLIT_loss` and
+        `SPLIT_accuracy` at the step. The full validation goes to them through the module's own `self.log`."""
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics({f"{split}_loss": loss, f"{split}_accuracy": accuracy}, step=trainer.global_step)
 
     def _write(self, trainer: L.Trainer) -> None:
         if not trainer.is_global_zero:

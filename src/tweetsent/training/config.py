@@ -61,6 +61,7 @@ class TrainConfig:
     early_stopping: int | None = _f(None, "stop after N validations without improvement")
     grad_accum: int = _f(1, "batches per optimiser step (gradient accumulation)")
     seed: int = _f(0, "seed of initialisation, batch order and subsets")
+    logger: str = _f("csv", "Lightning loggers, comma-separated: csv, tensorboard, mlflow (and metrics.csv always)")
     accelerator: str = _f("auto", "cpu, gpu or auto")
     devices: str = _f("auto", "number of devices, or auto")
     num_nodes: int = _f(1, "machines for multi-node DDP")
@@ -78,6 +79,11 @@ class TrainConfig:
 
 
 PRESETS = ("fast", "seed", "small", "distill")
+LOGGERS = ("csv", "tensorboard", "mlflow")
+
+
+def logger_names(spec: str) -> list[str]:
+    return [name.strip() for name in spec.split(",") if name.strip()]
 
 
 def read_preset(name: str) -> dict[str, Any]:
@@ -155,6 +161,10 @@ def validate(c: TrainConfig) -> None:
         (
             c.accelerator in ("cpu", "gpu", "cuda", "auto"),
             f"--accelerator must be cpu, gpu or auto, not {c.accelerator!r}",
+        ),
+        (
+            bool(c.logger.strip()) and set(logger_names(c.logger)) <= set(LOGGERS),
+            f"--logger must be one or more of {', '.join(LOGGERS)} (comma-separated), not {c.logger!r}",
         ),
     ]
     for ok, message in checks:

@@ -39,7 +39,7 @@ from tweetsent.data.dataset import Dataset
 from tweetsent.models.artifact import Artifact, load_single, predict_split, save_artifact
 from tweetsent.models.families import family_of
 from tweetsent.training.callbacks import AtomicCheckpointIO, Reshuffle, RunRecorder, SelectBest, steps_per_epoch
-from tweetsent.training.config import TrainConfig
+from tweetsent.training.config import TrainConfig, logger_names
 from tweetsent.training.datamodule import EvalSet, TweetDataModule, chosen_rows
 from tweetsent.training.plots import write_run_plots
 from tweetsent.training.system import SentimentSystem
@@ -262,7 +262,7 @@ def make_trainer(
         precision=native_precision(config),  # type: ignore[arg-type]
         num_sanity_val_steps=0,
         callbacks=callbacks,
-        logger=loggers(run_dir, resume),
+        logger=loggers(run_dir, resume, config.logger),
         enable_progress_bar=progress,
         enable_model_summary=False,
         plugins=[AtomicCheckpointIO()],
@@ -394,15 +394,31 @@ def score(artifact: Artifact, sets: list[EvalSet]) -> dict[str, Any]:
     return out
 
 
-def loggers(run_dir: Path, resume: bool) -> list[Logger]:
-    """Lightning's CSV log, plus TensorBoard when it is installed. A resumed run logs into a new version
-    folder: Lightning's CSV logger would otherwise replace the first part's file."""
-    version = f"resume-{len(list(RunFolder(run_dir).logs.glob('resume-*'))) + 1}" if resume else ""
-    chosen: list[Logger] = [CSVLogger(run_dir, name=RunFolder.LOGS, version=version)]
-    if importlib.util.find_spec("tensorboard") is not None:
-        from lightning.pytorch.loggers import TensorBoardLogger
+def loggers(run_dir: Path, resume: bool, names: str = "csv") -> list[Logger]:
+    """Lightning's own loggers, by name: csv (RUN_DIR/logs/), tensorboard (RUN_DIR/logs/tensorboard/) and
+    mlflow ($MLFLOW_TRACKING_URI, else a file store in RUN_DIR/mlruns/; the experiment is named after the run
+    folder). A resumed run's CSV log goes to a new version folder: Lightning's CSV logger would otherwise replace
+    the first part's file. tensorboard and mlflow are optional extras (`pip install tweetsent[tensorboard]`)."""
+    folder = RunFolder(run_dir)
+    chosen: list[Logger] = []
+    for name in logger_names(names):
+        if name != "csv" and importlib.util.find_spec(name) is None:
+            raise UserError(f"--logger {name}: the {name} package is not installed (pip install tweetsent[{name}])")
+        if name == "csv":
+            version = f"resume-{len(list(folder.logs.glob('resume-*'))) + 1}" if resume else ""
+            chosen.append(CSVLogger(run_dir, name=RunFolder.LOGS, version=version))
+        elif name == "tensorboard":
+            from lightning.pytorch.loggers import TensorBoardLogger
 
-        chosen.append(TensorBoardLogger(run_dir, name=RunFolder.LOGS, version="tensorboard"))
+            chosen.append(TensorBoardLogger(run_dir, name=RunFolder.LOGS, version="tensorboard"))
+        else:
+            from lightning.pytorch.loggers import MLFlowLogger
+
+            uri = os.environ.get("MLFLOW_TRACKING_URI")
+            if not uri:  # a file store needs no server or database; newer MLflow asks for this opt-in
+                uri = (folder.path / "mlruns").resolve().as_uri()
+                os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+            chosen.append(MLFlowLogger(experiment_name=folder.path.resolve().name, tracking_uri=uri))
     return chosen
 
 
