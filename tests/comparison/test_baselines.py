@@ -3,6 +3,7 @@ the registry (a baseline reports its own numbers)."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from tweetsent.comparison.baselines import (
     TfidfBaseline,
     register,
 )
-from tweetsent.comparison.compare import CompareOptions, _baseline_entry, score_sets
+from tweetsent.comparison.options import CompareOptions
+from tweetsent.comparison.scoring import baseline_entry, score_sets
 from tweetsent.core.splits import Split
 from tweetsent.data.dataset import Dataset
 from tweetsent.data.labelled import ReadOptions
@@ -93,7 +95,7 @@ def test_fasttext_on_three_classes_scores_every_set(tmp_path: Path, sorted_by_la
     data = write_csv(tmp_path / "hand.csv", sorted(rows) if sorted_by_label else rows, header=["label", "text"])
     dataset = load_dataset(DataConfig(data=(str(data),), min_count=1))
     sets = score_sets(dataset, [], ReadOptions())
-    entry = _baseline_entry("fasttext", dataset, sets, ["x"], options(tmp_path))
+    entry = baseline_entry("fasttext", dataset, sets, ["x"], options(tmp_path))
     assert entry["labels"] == ["negative", "neutral", "positive"] and entry["predict_tweets_per_second"] > 0
     assert entry["scores"]["val"]["accuracy"] > 0.8 and entry["scores"]["val"]["loss"] is not None
 
@@ -119,7 +121,7 @@ def test_fasttext_reads_its_training_file_shuffled(tmp_path: Path, monkeypatch: 
     FastTextBaseline().fit(dataset)
     labels = [line.split()[0] for line in seen]
     assert len(labels) == len(dataset["train"]) and len(set(labels)) == 2
-    runs = sum(a != b for a, b in zip(labels, labels[1:], strict=False))  # label changes along the file
+    runs = sum(a != b for a, b in itertools.pairwise(labels))  # label changes along the file
     assert runs > len(labels) / 4  # sorted, there would be one
 
 
@@ -130,22 +132,22 @@ def options(tmp_path: Path, refresh: bool = False) -> CompareOptions:
 def test_baseline_results_are_cached_by_data_and_sets(small_dataset: Dataset, tmp_path: Path) -> None:
     sets = score_sets(small_dataset, [], ReadOptions())
     texts = ["so happy and great", "sad and awful day"]
-    first = _baseline_entry("tfidf", small_dataset, sets, texts, options(tmp_path))
+    first = baseline_entry("tfidf", small_dataset, sets, texts, options(tmp_path))
     assert not first["cached"] and first["scores"]["val"]["accuracy"] > 0.9  # the fixture's words separate the classes
     for name in ("test", "test_seed"):
         m = first["scores"][name]
         assert sum(map(sum, m["confusion"])) == len(small_dataset[name])
         assert all(row[NEUTRAL] == 0 for row in m["confusion"])  # a two-class model never says neutral
-    again = _baseline_entry("tfidf", small_dataset, sets, texts, options(tmp_path))
+    again = baseline_entry("tfidf", small_dataset, sets, texts, options(tmp_path))
     assert again["cached"] and again["scores"] == first["scores"]
     # Other sets are another cache entry; so is a refresh.
-    assert not _baseline_entry("tfidf", small_dataset, sets[:2], texts, options(tmp_path))["cached"]
-    assert not _baseline_entry("tfidf", small_dataset, sets, texts, options(tmp_path, refresh=True))["cached"]
+    assert not baseline_entry("tfidf", small_dataset, sets[:2], texts, options(tmp_path))["cached"]
+    assert not baseline_entry("tfidf", small_dataset, sets, texts, options(tmp_path, refresh=True))["cached"]
 
 
 def test_vader_needs_no_training(small_dataset: Dataset, tmp_path: Path) -> None:
     sets = score_sets(small_dataset, [], ReadOptions())
-    result = _baseline_entry("vader", small_dataset, sets, ["hello"], options(tmp_path))
+    result = baseline_entry("vader", small_dataset, sets, ["hello"], options(tmp_path))
     assert result["train_tweets"] == 0 and result["scores"]["test"]["loss"] is None
     assert sum(map(sum, result["scores"]["test"]["confusion"])) == len(small_dataset["test"])
 
@@ -168,9 +170,9 @@ def test_a_new_baseline_reports_its_own_numbers(
         def predict_proba(self, texts: Any, batch_size: int = 512, html_decoded: bool = False) -> np.ndarray:
             return np.tile([0.0, 1.0], (len(texts), 1))
 
-    monkeypatch.setattr("tweetsent.comparison.compare.BASELINES", baselines_module.BASELINES)
+    monkeypatch.setattr("tweetsent.comparison.scoring.BASELINES", baselines_module.BASELINES)
     sets = score_sets(small_dataset, [], ReadOptions())
-    entry = _baseline_entry("always-positive", small_dataset, sets, ["x"], options(tmp_path))
+    entry = baseline_entry("always-positive", small_dataset, sets, ["x"], options(tmp_path))
     val = entry["scores"]["val"]
     assert entry["name"] == "always positive" and val["labels"] == ["negative", "positive"]
     assert all(row[0] == 0 for row in val["confusion"])  # never negative: its own answers, not VADER's

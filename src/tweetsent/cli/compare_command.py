@@ -40,7 +40,8 @@ def _compare(
     progress: bool,
     **flags: Any,
 ) -> None:
-    from tweetsent.comparison.compare import CompareOptions, compare, parse_models
+    from tweetsent.comparison.compare import compare
+    from tweetsent.comparison.options import CompareOptions, parse_models
     from tweetsent.data.labelled import ReadOptions, parse_label_map
     from tweetsent.models.registry import MODELS
 
