@@ -159,7 +159,7 @@ def test_the_three_class_recipe_adds_transferred_models_and_an_ensemble(compared
 def test_budgeted_models_and_baselines_in_results(compared: dict[str, Any]) -> None:
     results = compared["results"]
     assert [m["model"] for m in results["models"]][: len(MODELS)] == list(MODELS)
-    assert [b["model"] for b in results["baselines"]] == ["tfidf", "vader"]
+    assert [b["model"] for b in results["baselines"]] == ["tfidf", "fasttext", "vader"]
     for m in results["models"][: len(MODELS)]:
         # The budget, not the 100 epochs, ended each run; its artifacts are all there.
         assert m["budget_minutes"] == pytest.approx(0.06)

@@ -112,6 +112,9 @@ class RunRecorder(Callback):
         self._last_step = trainer.global_step
         if self.path.is_file():  # resuming (the checkpoint is restored by now): keep rows up to its step
             for r in self.folder.read_metrics():
+                if r.seconds is not None and not math.isnan(r.seconds):
+                    # The first part ran on after its last checkpoint (the final evaluation): its rows say how long.
+                    self.wall_offset = max(self.wall_offset, r.seconds)
                 if r.step <= trainer.global_step:
                     self.rows[(r.step, r.split)] = (
                         r.epoch,
