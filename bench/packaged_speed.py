@@ -60,19 +60,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     texts = sample(args.n)
-    student = tweetsent.load()
+    student = tweetsent.load()  # on a CPU: the NumPy runtime
     rows = [
-        ("packaged model", rate(student.predict_proba, texts, args.repeats)),
+        (f"packaged model ({student.runtime})", rate(student.predict_proba, texts, args.repeats)),
         ("VADER", rate(vader_predict, texts, args.repeats)),
+        ("packaged (torch)", rate(tweetsent.load(runtime="torch").predict_proba, texts, args.repeats)),
     ]
     if args.teacher is not None:
         teacher = tweetsent.load(args.teacher)
         rows.append(("teacher", rate(teacher.predict_proba, texts[: args.n // 20], 1)))
     print(f"{args.n:,} Sentiment140 tweets, load average {os.getloadavg()[0]:.2f}")
     for name, value in rows:
-        print(f"  {name:<15} {value:>10,.0f} tweets/s   {value / rows[1][1]:6.2f}x VADER")
+        print(f"  {name:<22} {value:>10,.0f} tweets/s   {value / rows[1][1]:6.2f}x VADER")
     if args.teacher is not None:
-        print(f"  packaged model / teacher: {rows[0][1] / rows[2][1]:,.0f}x")
+        print(f"  packaged model / teacher: {rows[0][1] / rows[3][1]:,.0f}x")
     cli = str(Path(sys.executable).with_name("tweetsent"))
     torch_best, torch_median = wall([sys.executable, "-c", "import torch"], args.repeats)
     best, median = wall([cli, "predict", "what a great day"], args.repeats)

@@ -12,8 +12,8 @@ import pytest
 
 import tweetsent
 from tests.inference.fixtures import TEXTS, make_run
+from tweetsent.core.labels import with_prior
 from tweetsent.evaluation.priors import choose_class_bias
-from tweetsent.models.families.base import with_prior
 
 Cli = Callable[..., tuple[int, str, str]]
 

@@ -75,6 +75,11 @@ def split_model_argument(arguments: list[str]) -> tuple[Path | None, list[str]]:
     return None, arguments
 
 
+# The NumPy runtime starts about 1.5 s sooner (no PyTorch import) and predicts about half as fast: from about this
+# many tweets on, PyTorch finishes first (docs/ready-model.md, bench/packaged_speed.py).
+TORCH_FROM = 100_000
+
+
 @app.command("predict")
 def predict_command(
     arguments: Annotated[
@@ -103,13 +108,17 @@ def predict_command(
     device: Device = "auto",
     precision: Precision = "auto",
     progress: Annotated[bool, typer.Option(help="show a progress bar on large inputs")] = True,
+    runtime: Annotated[
+        str,
+        typer.Option(help="torch, numpy (a `bag` model, such as the packaged one), or auto: numpy for small inputs"),
+    ] = "auto",
 ) -> None:
     """Classify tweets given as arguments, in a file, or on stdin; print labels and probabilities. Without a run
     directory, the model that ships with tweetsent answers."""
     run_dir, texts = split_model_argument(list(arguments or []))
     _check_predict_flags(texts, input_file, fmt, batch_size, input_format or text_column)
+    from tweetsent.core.model_folder import resolve_model_dir
     from tweetsent.inference.classifier import Classifier
-    from tweetsent.models.artifact import resolve_model_dir
 
     resolve_model_dir(run_dir)  # a wrong path fails before stdin is read, ...
     if output is not None:
@@ -123,8 +132,15 @@ def predict_command(
         items = read_tweets(input_file, read=options).texts
     else:
         items = list(texts or [])
+    if runtime == "auto" and len(items) >= TORCH_FROM:
+        runtime = "torch"
     classifier = Classifier.load(
-        run_dir, device=device, batch_size=batch_size, neutral_margin=neutral_margin, precision=precision
+        run_dir,
+        device=device,
+        batch_size=batch_size,
+        neutral_margin=neutral_margin,
+        precision=precision,
+        runtime=runtime,
     )
     probs = _predict_with_progress(classifier, items, progress and len(items) >= PROGRESS_FROM)
     _output(output, fmt, classifier, items, probs)

@@ -11,11 +11,11 @@ from typing import Any
 from tweetsent.comparison.options import CompareOptions
 from tweetsent.comparison.scoring import as_list
 from tweetsent.core.errors import UserError
+from tweetsent.core.model_folder import resolve_model_dir
 from tweetsent.core.records import from_dict
 from tweetsent.core.runs import RunFolder
 from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.data.labelled import TweetRows
-from tweetsent.models.artifact import resolve_model_dir
 from tweetsent.training.config import make_config, preset_data
 from tweetsent.training.run import read_run_config, train
 

@@ -123,3 +123,14 @@ def decide(probs: np.ndarray, labels: LabelSet, margin: float, space: LabelSet |
         gap = np.abs(probs[:, labels.index(POSITIVE)] - probs[:, labels.index(NEGATIVE)])
         predicted = np.where(gap < margin, space.index(NEUTRAL), predicted)
     return predicted
+
+
+def with_prior(probs: np.ndarray, class_bias: np.ndarray | None, temperature: float = 1.0) -> np.ndarray:
+    """(p * exp(bias))^(1/T), renormalised: the same model under other class priors (bias None: unchanged) and at
+    another temperature (T > 1 softer, T < 1 sharper)."""
+    if (class_bias is None and temperature == 1.0) or not len(probs):
+        return probs
+    logp = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0)) + (0.0 if class_bias is None else class_bias)
+    logp /= temperature
+    p = np.exp(logp - logp.max(axis=1, keepdims=True))
+    return (p / p.sum(axis=1, keepdims=True)).astype(probs.dtype)

@@ -143,3 +143,15 @@ def encode_words(
     offsets = ids.offsets.to_numpy().astype(np.int64)
     labels = np.zeros(len(column), dtype=np.int8) if labels is None else np.asarray(labels)
     return Split(name, flat, offsets - offsets[0], labels, column)
+
+
+def pad_rows(split: Split, rows: np.ndarray, width: int | None, max_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids (len(rows), T) padded with PAD_ID, and the true lengths (capped at `max_length`).
+    T is `width` if given, else the longest capped length among the rows."""
+    starts = split.offsets[rows].astype(np.int64)
+    lengths = np.minimum(split.offsets[rows + 1] - starts, max_length if width is None else min(width, max_length))
+    t = int(width if width is not None else max(1, lengths.max(initial=1)))
+    positions = starts[:, None] + np.arange(t)[None, :]
+    mask = np.arange(t)[None, :] < lengths[:, None]
+    ids = np.where(mask, split.ids[np.minimum(positions, len(split.ids) - 1)], PAD_ID)
+    return ids, lengths

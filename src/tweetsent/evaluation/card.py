@@ -22,12 +22,12 @@ from tweetsent.core.atomic import atomic_dir
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import LabelSet
 from tweetsent.core.metrics import split_metrics
+from tweetsent.core.model_folder import resolve_model_dir
 from tweetsent.core.runs import RunFolder
 from tweetsent.data.dataset import file_name
 from tweetsent.data.labelled import ReadOptions
 from tweetsent.evaluation.datafile import read_labelled
 from tweetsent.inference.classifier import Classifier
-from tweetsent.models.artifact import resolve_model_dir
 from tweetsent.models.lexicon import LABELS as VADER_LABELS
 from tweetsent.models.lexicon import vader_probs, vader_scores
 

@@ -12,13 +12,13 @@ import numpy as np
 from tweetsent.core.atomic import atomic_dir, write_json
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import NEUTRAL, LabelSet, decide, evaluation_space
+from tweetsent.core.model_folder import check_margin, read_model_config, resolve_model_dir, write_calibration
 from tweetsent.core.runs import RunFolder
 from tweetsent.data.dataset import SENTIMENT140, DataConfig, file_name, sentiment140_tests
 from tweetsent.data.labelled import ReadOptions, TweetRows, parse_label_map, read_labelled_file
 from tweetsent.evaluation.neutral import band_metrics, choose_margin, margin_curves, plot_margin_curves
 from tweetsent.evaluation.priors import choose_class_bias
 from tweetsent.inference.classifier import Classifier
-from tweetsent.models.artifact import check_margin, read_model_config, resolve_model_dir, write_calibration
 from tweetsent.training.plots import confusion
 
 

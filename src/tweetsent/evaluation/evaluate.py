@@ -8,11 +8,12 @@ from typing import Any
 
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import NEUTRAL, evaluation_space
+from tweetsent.core.model_folder import resolve_margin, resolve_model_dir
 from tweetsent.core.records import RecordError, from_dict
 from tweetsent.core.runs import RunFolder
 from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.evaluation.neutral import band_metrics, margin_curves, plot_margin_curves
-from tweetsent.models.artifact import load_artifact, resolve_margin, resolve_model_dir
+from tweetsent.models.artifact import load_artifact
 from tweetsent.training.config import TrainConfig
 from tweetsent.training.datamodule import chosen_rows
 from tweetsent.training.plots import write_run_plots

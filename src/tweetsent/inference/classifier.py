@@ -17,13 +17,17 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import LabelSet, decide
-from tweetsent.models.artifact import Predictor, check_margin, load_artifact, read_calibration, resolve_model_dir
+from tweetsent.core.model_folder import check_margin, read_calibration, read_model_config, resolve_model_dir
+from tweetsent.inference.numpy_bag import NumpyBag, runs_in_numpy
+
+if TYPE_CHECKING:
+    from tweetsent.models.artifact import Predictor
 
 # Texts encoded and predicted per step: large enough that length bucketing keeps padding low, small enough
 # that memory stays flat and a progress bar moves.
@@ -113,17 +117,22 @@ class Classifier:
         precision: str = "auto",
         workers: int | None = None,
     ) -> None:
-        import torch
-
-        # Denormal floats make CPU LSTMs many times slower on long inputs (SPEC 7); harmless elsewhere.
-        torch.set_flush_denormal(True)
         self.predictor = predictor
         self.model_dir = model_dir
-        self.device = _device(device)
+        self.numpy = isinstance(predictor, NumpyBag)  # no PyTorch at all: the CPU, fp32
+        if self.numpy:
+            self.device, self.bf16 = "cpu", False
+            self.workers = max(1, workers) if workers is not None else _default_workers("cpu")
+        else:
+            import torch
+
+            # Denormal floats make CPU LSTMs many times slower on long inputs (SPEC 7); harmless elsewhere.
+            torch.set_flush_denormal(True)
+            self.device = _device(device)
+            self.bf16 = _bf16(precision, self.device)
+            self.workers = max(1, workers) if workers is not None else _default_workers(self.device)
         predictor.to(self.device)
         self.batch_size = batch_size
-        self.bf16 = _bf16(precision, self.device)
-        self.workers = max(1, workers) if workers is not None else _default_workers(self.device)
         self._pool: ThreadPoolExecutor | None = None
         # An override never reads calibration.json, so `calibrate` can replace a corrupt one.
         self.calibration = read_calibration(model_dir) if model_dir is not None and neutral_margin is None else None
@@ -142,13 +151,15 @@ class Classifier:
         neutral_margin: float | None = None,
         precision: str = "auto",
         workers: int | None = None,
+        runtime: str = "auto",
     ) -> Classifier:
         """A run directory or its `model/` folder; no path: the model that ships with tweetsent.
         `neutral_margin` overrides the calibrated one (0: off); `precision` is auto (bf16 where the hardware has
-        it), fp32 or bf16; `workers` threads share large inputs on a CPU [default: one per core]."""
+        it), fp32 or bf16; `workers` threads share large inputs on a CPU [default: one per core]; `runtime`:
+        torch, numpy (a `bag` model on the CPU, without importing PyTorch), or auto (numpy where it can run)."""
         folder = resolve_model_dir(path)
         return cls(
-            load_artifact(folder),
+            _predictor(folder, runtime, device, precision),
             model_dir=folder,
             device=device,
             batch_size=batch_size,
@@ -156,6 +167,10 @@ class Classifier:
             precision=precision,
             workers=workers,
         )
+
+    @property
+    def runtime(self) -> str:
+        return "numpy" if self.numpy else "torch"
 
     @property
     def precision(self) -> str:
@@ -213,6 +228,9 @@ class Classifier:
             for start in range(0, n, size):
                 run(start)
             return probs
+        if self.numpy:  # NumPy lets go of the GIL in its array work: the threads share the cores
+            list(self._workers().map(run, range(0, n, size)))
+            return probs
         import torch
 
         threads = torch.get_num_threads()
@@ -223,6 +241,8 @@ class Classifier:
         return probs
 
     def _forward(self, texts: list[str], html_decoded: bool = False) -> np.ndarray:
+        if self.numpy:
+            return self.predictor.predict_proba(texts, self.batch_size, html_decoded)
         import torch
 
         with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
@@ -230,9 +250,8 @@ class Classifier:
 
     def _workers(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(
-                self.workers, thread_name_prefix="tweetsent-predict", initializer=model_thread_setup
-            )
+            setup = None if self.numpy else model_thread_setup
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tweetsent-predict", initializer=setup)
         return self._pool
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
@@ -256,6 +275,24 @@ class Classifier:
             f"Classifier({self.name!r} from {where}, device={self.device!r}, precision={self.precision!r}, "
             f"neutral_margin={self.neutral_margin})"
         )
+
+
+RUNTIMES = ("auto", "torch", "numpy")
+
+
+def _predictor(folder: Path, runtime: str, device: str | None, precision: str) -> Predictor:
+    """The model folder loaded for `runtime`; auto takes NumPy for a model it runs on a CPU in fp32."""
+    if runtime not in RUNTIMES:
+        raise UserError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    config = read_model_config(folder)
+    cpu_fp32 = device in (None, "auto", "cpu") and precision in ("auto", "fp32")
+    if runtime == "numpy" or (runtime == "auto" and cpu_fp32 and runs_in_numpy(config)):
+        if not runs_in_numpy(config):
+            raise UserError(f"{folder}: the NumPy runtime runs `bag` models; this one is {config.get('model')!r}")
+        return NumpyBag(folder, config)
+    from tweetsent.models.artifact import load_artifact
+
+    return load_artifact(folder)
 
 
 # `tweetsent.load(path)`: a run directory or its `model/` folder to a Classifier (see `Classifier.load`);

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,10 +21,14 @@ import numpy as np
 import pyarrow as pa
 from safetensors import SafetensorError
 
-from tweetsent.core import paths
-from tweetsent.core.atomic import atomic_dir, write_json
+from tweetsent.core.atomic import atomic_dir
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import STANDARD, LabelSet
+from tweetsent.core.model_folder import (
+    class_bias,
+    read_model_config,
+    resolve_model_dir,
+)
 from tweetsent.data.cleaning import CleaningConfig
 from tweetsent.models.families import FAMILIES
 from tweetsent.models.families.base import Artifact, check_record, predict_split
@@ -33,8 +36,6 @@ from tweetsent.models.families.base import Artifact, check_record, predict_split
 __all__ = ["Artifact", "Predictor", "load_artifact", "predict_split", "save_artifact"]
 
 FORMAT_VERSION = 2
-CALIBRATION_FILE = "calibration.json"
-MAX_BIAS = 10.0  # a larger log-offset than this is a damaged file, not a prior
 # The standard labels of models saved before label sets were recorded per model (format 1).
 _FORMAT_1_LABELS = STANDARD
 
@@ -77,32 +78,6 @@ def save_artifact(folder: Path, artifact: Artifact, model_kwargs: dict[str, Any]
     except (RuntimeError, SafetensorError) as e:  # a full disk, as the writers report it
         raise OSError(f"cannot write the model folder {folder} ({str(e).splitlines()[0][:200]})") from None
     artifact.config, artifact.folder = config, folder
-
-
-def resolve_model_dir(path: str | Path | None) -> Path:
-    """A run directory or its model/ folder -> the model/ folder; None: the packaged model."""
-    if path is None:
-        folder = paths.packaged_model()
-        if not (folder / "config.json").is_file():
-            raise UserError(f"no packaged model at {folder} (build it with `make model`); give a run directory instead")
-        return folder
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such run directory")
-    folder = path / "model" if (path / "model").is_dir() else path
-    if not (folder / "config.json").is_file():
-        raise UserError(f"{path}: not a run directory or model folder (no model/config.json)")
-    return folder
-
-
-def read_model_config(folder: Path) -> dict[str, Any]:
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError) as e:
-        raise UserError(f"{folder}: corrupt or incomplete model artifact ({e})") from None
-    if not isinstance(config, dict):
-        raise UserError(f"{folder}/config.json: expected a JSON object")
-    return config
 
 
 # Loaders of model folders by family: the families' own, plus kinds that are not trained (ensembles).
@@ -148,61 +123,3 @@ def load_single(path: str | Path) -> Artifact:
     if not isinstance(predictor, Artifact):
         raise UserError(f"{path}: an ensemble, not a single trained model")
     return predictor
-
-
-# ---------------------------------------------------------------------------------------------- calibration
-
-
-def _calibration_entry(model_dir: Path, key: str, parse: Callable[[Any], Any]) -> tuple[Path, Any]:
-    """One entry of calibration.json, parsed (None when the file or the entry is absent)."""
-    path = Path(model_dir) / CALIBRATION_FILE
-    if not path.is_file():
-        return path, None
-    try:
-        value = json.loads(path.read_text()).get(key)
-        return path, None if value is None else parse(value)
-    except (OSError, ValueError, TypeError, AttributeError) as e:
-        raise UserError(f"{path}: corrupt calibration file ({type(e).__name__}: {e}); run calibrate again") from None
-
-
-def read_calibration(model_dir: Path) -> dict[str, Any] | None:
-    """calibration.json with its neutral margin checked (0 when it holds a class prior correction only)."""
-    path, margin = _calibration_entry(model_dir, "neutral_margin", float)
-    if not path.is_file():
-        return None
-    margin = 0.0 if margin is None else margin
-    if not 0 <= margin <= 1:
-        raise UserError(f"{path}: neutral_margin {margin} is outside 0..1; run calibrate again")
-    return {**json.loads(path.read_text()), "neutral_margin": margin}
-
-
-def class_bias(model_dir: Path, labels: LabelSet) -> np.ndarray | None:
-    """The calibrated log-offsets in the order of `labels` (labels without one: 0), or None."""
-    path, bias = _calibration_entry(model_dir, "class_bias", lambda d: {str(k): float(v) for k, v in d.items()})
-    if not bias:
-        return None
-    unknown = set(bias) - set(labels)
-    if unknown or not all(abs(b) <= MAX_BIAS for b in bias.values()):
-        what = f"names {', '.join(sorted(unknown))}, which the model does not predict" if unknown else "is too large"
-        raise UserError(f"{path}: class_bias {what}; run calibrate again")
-    return np.array([bias.get(n, 0.0) for n in labels], dtype=np.float64)
-
-
-def check_margin(margin: float) -> float:
-    if not 0 <= margin <= 1:
-        raise UserError(f"--neutral-margin must be between 0 and 1 (0 disables the band), not {margin}")
-    return float(margin)
-
-
-def resolve_margin(model_dir: Path, override: float | None) -> float:
-    """The margin to use: the override if given (0 disables), else the stored one, else 0."""
-    if override is not None:
-        return check_margin(override)
-    info = read_calibration(model_dir)
-    return float(info["neutral_margin"]) if info else 0.0
-
-
-def write_calibration(model_dir: Path, info: dict[str, Any]) -> Path:
-    path = Path(model_dir) / CALIBRATION_FILE
-    write_json(path, {**info, "created": datetime.now(UTC).isoformat(timespec="seconds")})
-    return path

@@ -25,9 +25,8 @@ import pyarrow as pa
 
 from tweetsent.core.atomic import atomic_dir
 from tweetsent.core.errors import UserError
-from tweetsent.core.labels import STANDARD, LabelSet
+from tweetsent.core.labels import STANDARD, LabelSet, with_prior
 from tweetsent.models.artifact import FORMAT_VERSION, LOADERS, Artifact, load_single
-from tweetsent.models.families.base import with_prior
 from tweetsent.models.lexicon import vader_scores
 
 FAMILY = "ensemble"

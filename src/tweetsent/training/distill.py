@@ -22,13 +22,12 @@ import numpy as np
 
 from tweetsent.core.atomic import atomic_path, write_json
 from tweetsent.core.errors import UserError
-from tweetsent.core.labels import LabelSet
+from tweetsent.core.labels import LabelSet, with_prior
 from tweetsent.core.locks import run_lock
 from tweetsent.data.dataset import DataConfig, SoftLabelled, load_dataset, sentiment140_tests
 from tweetsent.data.labelled import ReadOptions, parse_label_map, read_labelled_file, read_tweets
 from tweetsent.data.union import normalized, read_training_files
 from tweetsent.inference.classifier import Classifier
-from tweetsent.models.families.base import with_prior
 from tweetsent.models.registry import model_spec
 from tweetsent.training.config import TrainConfig
 from tweetsent.training.run import train

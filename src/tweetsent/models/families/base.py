@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from torch import nn
 
 from tweetsent.core.errors import UserError
-from tweetsent.core.labels import LabelSet
+from tweetsent.core.labels import LabelSet, with_prior
 from tweetsent.core.records import RecordError, from_dict
 from tweetsent.core.splits import Split
 from tweetsent.data.batches import TweetBatches
@@ -131,17 +131,6 @@ class Artifact:
         return with_prior(
             predict_split(self.model, self.encode(texts, html_decoded), self.max_length, batch_size), self.class_bias
         )
-
-
-def with_prior(probs: np.ndarray, class_bias: np.ndarray | None, temperature: float = 1.0) -> np.ndarray:
-    """(p * exp(bias))^(1/T), renormalised: the same model under other class priors (bias None: unchanged) and at
-    another temperature (T > 1 softer, T < 1 sharper)."""
-    if (class_bias is None and temperature == 1.0) or not len(probs):
-        return probs
-    logp = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0)) + (0.0 if class_bias is None else class_bias)
-    logp /= temperature
-    p = np.exp(logp - logp.max(axis=1, keepdims=True))
-    return (p / p.sum(axis=1, keepdims=True)).astype(probs.dtype)
 
 
 class Family(ABC):
