@@ -46,9 +46,7 @@ def _compare(
     from tweetsent.models.registry import MODELS
 
     taken = [*(runs or []), *(run_dirs or [])]
-    names = parse_models(models)
-    if models is None and not taken:
-        names = [name for name, spec in MODELS.items() if spec.compared]
+    names = [n for n, spec in MODELS.items() if spec.compared] if models is None and not taken else parse_models(models)
     parse_label_map(eval_label_map)
     folder = out or Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
     options = CompareOptions(

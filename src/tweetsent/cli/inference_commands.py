@@ -7,6 +7,7 @@ matplotlib (startup to first prediction well under 2 s for a recurrent model).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -126,14 +127,11 @@ def predict_command(
     if input_file is not None:
         from tweetsent.data.labelled import ReadOptions, read_tweets
 
-        options = ReadOptions(
-            input_format, text_column, encoding=encoding, encoding_errors=encoding_errors, max_input_mb=max_input_mb
-        )
-        items = read_tweets(input_file, read=options).texts
+        read = ReadOptions(input_format, text_column, encoding=encoding, encoding_errors=encoding_errors)
+        items = read_tweets(input_file, read=dataclasses.replace(read, max_input_mb=max_input_mb)).texts
     else:
         items = list(texts or [])
-    if runtime == "auto" and len(items) >= TORCH_FROM:
-        runtime = "torch"
+    runtime = "torch" if runtime == "auto" and len(items) >= TORCH_FROM else runtime
     classifier = Classifier.load(
         run_dir,
         device=device,
