@@ -1,6 +1,5 @@
 """BERT fine-tuning throughput (tweets/s): `tweetsent train bert --preset fast` against Hugging Face `Trainer`,
-side by side in one script, on the same model, tweets and batch size (issue #4 target: >= 1.0x on CPU,
->= 1.3x on a GPU).
+side by side in one script, on the same model, tweets and batch size.
 
     python bench/bert_throughput.py [--steps 60] [--batch-size 64] [--train-size 20000] [--peers default,tuned]
 

@@ -1,7 +1,6 @@
-"""Batch prediction throughput from a file (issue #5 targets: BiLSTM >= 20,000 tweets/s on this CPU,
-the default BERT model >= 300 tweets/s). Works with any run directory (recurrent or bert).
+"""Batch prediction throughput from a file, by the same path `tweetsent predict` takes (any run directory).
 
-    python bench/predict_throughput.py RUN_DIR [--n 200000] [--input FILE] [--precisions fp32,auto]
+    python bench/predict_throughput.py RUN_DIR [--n 200000] [--input FILE] [--precisions fp32,auto] [--runtime auto]
 
 Rows, side by side:
 - reference: the naive way, one `predict_proba([tweet])` call per tweet (a sample of --naive tweets);
@@ -45,6 +44,19 @@ def sample_file(n: int, out: Path, seed: int = 0) -> Path:
     return out
 
 
+def timed_run(args: list[str]) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS in MB, stderr) of one command. The peak comes from GNU time, which forks the command
+    from its own small process: Linux carries a process's peak RSS across exec, so a child forked from this (large)
+    Python process would report this process's peak."""
+    start = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", *args], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+    *err, peak = done.stderr.strip().splitlines()
+    return seconds, int(peak) // 1024, "\n".join(err)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", type=Path)
@@ -52,7 +64,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200_000, help="tweets in the default sample")
     parser.add_argument("--naive", type=int, default=1000, help="tweets predicted one at a time (reference)")
     parser.add_argument("--precisions", default="fp32,auto", help="comma-separated: auto, fp32, bf16")
-    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, help="tweets per forward pass [default: the model's]")
+    parser.add_argument("--runtime", default="auto", help="auto, torch, onnx or numpy")
     parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end `tweetsent predict` row")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -61,7 +74,9 @@ def main() -> None:
     data = args.input or sample_file(args.n, tmp / "tweets.txt")
     rows: list[dict] = []
 
-    clf = tweetsent.load(args.run_dir, precision="fp32", batch_size=args.batch_size, neutral_margin=0)
+    clf = tweetsent.load(
+        args.run_dir, precision="fp32", batch_size=args.batch_size, neutral_margin=0, runtime=args.runtime
+    )
     texts = read_tweets(data).texts
     sample = texts[: args.naive]
 
@@ -79,7 +94,9 @@ def main() -> None:
     rows.append({"what": "reference: one tweet per call (fp32)", "tweets": len(sample), "seconds": seconds})
 
     for precision in args.precisions.split(","):
-        clf = tweetsent.load(args.run_dir, precision=precision, batch_size=args.batch_size, neutral_margin=0)
+        clf = tweetsent.load(
+            args.run_dir, precision=precision, batch_size=args.batch_size, neutral_margin=0, runtime=args.runtime
+        )
         clf.predict_proba(texts[:2000])  # warm-up: lookup tables, kernels
         start = time.perf_counter()
         items = read_tweets(data).texts
@@ -109,8 +126,9 @@ def main() -> None:
                 "--output",
                 str(out),
                 "--no-progress",
-                "--batch-size",
-                str(args.batch_size),
+                "--runtime",
+                args.runtime,
+                *(["--batch-size", str(args.batch_size)] if args.batch_size else []),
             ],
             check=True,
             capture_output=True,
@@ -124,8 +142,8 @@ def main() -> None:
 
     device = "cuda" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
     print(
-        f"model {clf.name} ({clf.family}) from {args.run_dir}, device {device}, batch {args.batch_size}, "
-        f"load average {os.getloadavg()[0]:.2f}"
+        f"model {clf.name} ({clf.family}) from {args.run_dir}, device {device}, batch {clf.batch_size}, "
+        f"runtime {clf.runtime}, load average {os.getloadavg()[0]:.2f}"
     )
     reference = rows[0]["tweets"] / rows[0]["seconds"]
     print(f"| {'what':58} | {'tweets':>8} | {'seconds':>8} | {'tweets/s':>9} | {'x ref':>6} |")

@@ -1,4 +1,4 @@
-"""Benchmark of `tweetsent prepare` and of the GloVe reader (issue #2 targets).
+"""Benchmark of `tweetsent prepare` and of the GloVe reader.
 
     python bench/prepare.py [--data-dir DIR] [--glove-mb 1024]
 

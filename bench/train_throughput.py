@@ -1,4 +1,4 @@
-"""Training throughput (tweets/s) on this machine, side by side in one script (issue #3 targets).
+"""Training throughput (tweets/s) on this machine, side by side in one script.
 
     python bench/train_throughput.py [--models lstm,bilstm,pyramid] [--seconds 20]
 

@@ -130,12 +130,12 @@ def test_output_file_is_written_atomically(run_cli: Cli, run_dir: Path, tmp_path
 
 
 def test_output_failing_midway_leaves_nothing(run_cli: Cli, run_dir: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from tweetsent.cli import inference_commands
+    from tweetsent.inference import prediction_files
 
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(inference_commands, "_write_table", broken)
+    monkeypatch.setattr(prediction_files, "_table", broken)
     out_file = tmp_path / "o.txt"
     code, _, err = run_cli("predict", str(run_dir), "good day", "-o", str(out_file))
     assert code == 74 and "disk full" in err and len(err.strip().splitlines()) == 1  # EX_IOERR, one line
@@ -145,10 +145,11 @@ def test_output_failing_midway_leaves_nothing(run_cli: Cli, run_dir: Path, tmp_p
 def test_large_input_shows_progress_and_keeps_order(
     run_cli: Cli, run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tweetsent.cli import inference_commands
+    from tweetsent.cli import predict_command
     from tweetsent.inference import classifier
 
-    monkeypatch.setattr(inference_commands, "PROGRESS_FROM", 10)
+    monkeypatch.setattr(predict_command, "PROGRESS_FROM_BYTES", 10)
+    monkeypatch.setattr(predict_command, "STREAM_CHUNK", 11)
     monkeypatch.setattr(classifier, "CHUNK", 7)
     texts = [f"{t} {i}" for i in range(6) for t in LINES]
     path = tmp_path / "many.txt"

@@ -47,6 +47,8 @@ def test_auto_takes_numpy_for_a_bag_on_the_cpu_only(bag_run: Path, tmp_path: Pat
     with pytest.raises(tweetsent.UserError, match="runs `bag` models"):
         tweetsent.load(tmp_path / "lstm", runtime="numpy")
     with pytest.raises(tweetsent.UserError, match="runtime must be one of"):
+        tweetsent.load(bag_run, runtime="tensorflow")
+    with pytest.raises(tweetsent.UserError, match="no ONNX export"):
         tweetsent.load(bag_run, runtime="onnx")
 
 

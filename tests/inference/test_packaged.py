@@ -82,7 +82,7 @@ def test_serve_without_a_run_folder(as_shipped: Path, run_cli, monkeypatch: pyte
 
     served: list[object] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(app))
-    code, _, err = run_cli("serve")
+    code, _, err = run_cli("serve", "--workers", "1")
     assert code == 0, err
     model = TestClient(served[0]).get("/model").json()  # type: ignore[arg-type]
     assert model["name"] == "bag"

@@ -37,6 +37,7 @@ def _compare(
     accelerator: str,
     seed: int | None,
     logger: str,
+    runtime: str,
     progress: bool,
     **flags: Any,
 ) -> None:
@@ -68,6 +69,7 @@ def _compare(
         accelerator=accelerator,
         seed=seed,
         logger=logger,
+        runtime=runtime,
         progress=progress,
     )
     try:
@@ -176,6 +178,11 @@ _PARAMS = [
         "logger",
         Annotated[str, typer.Option(help="Lightning loggers of the training runs: csv, tensorboard, mlflow")],
         "csv",
+    ),
+    _p(
+        "runtime",
+        Annotated[str, typer.Option(help="what scores and times each run: auto (as predict chooses), torch or onnx")],
+        "auto",
     ),
     _p("progress", Annotated[bool, typer.Option(help="show training progress bars")], True),
     *config_options(DataConfig),

@@ -6,28 +6,17 @@ matplotlib (startup to first prediction well under 2 s for a recurrent model).
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from tweetsent.cli.app import app, console, err_console, metrics_table, print_run_summary
 from tweetsent.core.errors import UserError
-from tweetsent.core.labels import NEGATIVE, NEUTRAL, POSITIVE
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from tweetsent.inference.classifier import Classifier
-
-OUTPUT_FORMATS = ("table", "csv", "jsonl")
-# Above this many texts `predict` shows a progress bar (on stderr).
-PROGRESS_FROM = 20_000
+    pass
 
 RunDir = Annotated[Path, typer.Argument(help="a run directory or its model/ folder")]
 NeutralMargin = Annotated[
@@ -36,6 +25,13 @@ NeutralMargin = Annotated[
 ]
 Device = Annotated[str, typer.Option(help="cpu, cuda or auto")]
 Precision = Annotated[str, typer.Option(help="auto (bf16 where the hardware has it), fp32 or bf16")]
+Runtime = Annotated[
+    str,
+    typer.Option(
+        help="torch, onnx (after `tweetsent export`), numpy (a `bag` model), or auto: the ONNX export if there "
+        "is one, else numpy where it runs, else torch"
+    ),
+]
 InputFormat = Annotated[
     str | None, typer.Option("--input-format", help="lines, csv, tsv or jsonl (default: from the file name)")
 ]
@@ -58,207 +54,6 @@ def _pct(x: float) -> str:
     return f"{x:.2%}"
 
 
-# ---------------------------------------------------------------------------------------------- predict
-
-
-def split_model_argument(arguments: list[str]) -> tuple[Path | None, list[str]]:
-    """`predict [RUN_DIR] [TEXT ...]`: a first argument that is a folder is the model, the rest are tweets; with
-    no folder, every argument is a tweet for the packaged model. A first argument shaped like a path to a folder
-    that does not exist is an error, not a tweet."""
-    if not arguments:
-        return None, []
-    first = arguments[0]
-    if Path(first).is_dir():
-        return Path(first), arguments[1:]
-    looks_like_path = "/" in first and not any(c.isspace() for c in first) and "://" not in first
-    if looks_like_path and len(arguments) > 1:
-        raise UserError(f"{first}: no such run directory")
-    return None, arguments
-
-
-# The NumPy runtime starts about 1.5 s sooner (no PyTorch import) and predicts about half as fast: from about this
-# many tweets on, PyTorch finishes first (docs/ready-model.md, bench/packaged_speed.py).
-TORCH_FROM = 100_000
-
-
-@app.command("predict")
-def predict_command(
-    arguments: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="[RUN_DIR] TEXT ...: a run directory (or its model/ folder; default: the packaged model), "
-            "then tweets to classify",
-            show_default=False,
-            metavar="[RUN_DIR] [TEXT]...",
-        ),
-    ] = None,
-    input_file: Annotated[
-        str | None, typer.Option("--input", "-i", help="a file of tweets: one per line, CSV, TSV or JSONL; - for stdin")
-    ] = None,
-    input_format: InputFormat = None,
-    text_column: TextColumn = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or jsonl")] = "table",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (atomically), not stdout")] = None,
-    encoding: Annotated[str, typer.Option(help="text encoding of --input: utf-8 or latin-1")] = "utf-8",
-    encoding_errors: Annotated[
-        str, typer.Option(help="strict: a byte that is not UTF-8 is an error naming its line; replace: replace it")
-    ] = "strict",
-    max_input_mb: Annotated[int, typer.Option(help="refuse input that decompresses to more than this")] = 256,
-    neutral_margin: NeutralMargin = None,
-    batch_size: Annotated[int, typer.Option(help="tweets per forward pass")] = 512,
-    device: Device = "auto",
-    precision: Precision = "auto",
-    progress: Annotated[bool, typer.Option(help="show a progress bar on large inputs")] = True,
-    runtime: Annotated[
-        str,
-        typer.Option(help="torch, numpy (a `bag` model, such as the packaged one), or auto: numpy for small inputs"),
-    ] = "auto",
-) -> None:
-    """Classify tweets given as arguments, in a file, or on stdin; print labels and probabilities. Without a run
-    directory, the model that ships with tweetsent answers."""
-    run_dir, texts = split_model_argument(list(arguments or []))
-    _check_predict_flags(texts, input_file, fmt, batch_size, input_format or text_column)
-    from tweetsent.core.model_folder import resolve_model_dir
-    from tweetsent.inference.classifier import Classifier
-
-    resolve_model_dir(run_dir)  # a wrong path fails before stdin is read, ...
-    if output is not None:
-        check_writable(output)  # ... and an output that cannot be written before anything is computed
-    if input_file is not None:
-        from tweetsent.data.labelled import ReadOptions, read_tweets
-
-        read = ReadOptions(input_format, text_column, encoding=encoding, encoding_errors=encoding_errors)
-        items = read_tweets(input_file, read=dataclasses.replace(read, max_input_mb=max_input_mb)).texts
-    else:
-        items = list(texts or [])
-    runtime = "torch" if runtime == "auto" and len(items) >= TORCH_FROM else runtime
-    classifier = Classifier.load(
-        run_dir,
-        device=device,
-        batch_size=batch_size,
-        neutral_margin=neutral_margin,
-        precision=precision,
-        runtime=runtime,
-    )
-    probs = _predict_with_progress(classifier, items, progress and len(items) >= PROGRESS_FROM)
-    _output(output, fmt, classifier, items, probs)
-
-
-def _check_predict_flags(
-    texts: list[str], input_file: str | None, fmt: str, batch_size: int, file_flags: str | None
-) -> None:
-    if fmt not in OUTPUT_FORMATS:
-        raise UserError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}, not {fmt!r}")
-    if batch_size < 1:
-        raise UserError("--batch-size must be at least 1")
-    if texts and input_file is not None:
-        raise UserError("give tweets as arguments or --input, not both")
-    if not texts and input_file is None:
-        raise UserError("nothing to classify: give tweets as arguments, --input FILE, or --input - for stdin")
-    if input_file is None and file_flags:
-        raise UserError("--input-format and --text-column apply to --input")
-
-
-def _output(output: Path | None, fmt: str, classifier: Any, items: list[str], probs: Any) -> None:
-    """The predictions to stdout, or atomically to `output`."""
-    if output is None:
-        try:
-            _write(sys.stdout, fmt, classifier, items, probs, to_terminal=True)
-            sys.stdout.flush()
-        except BrokenPipeError:  # `| head`: the reader has all it wanted
-            import os
-
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return
-    from tweetsent.core.atomic import atomic_path
-
-    with atomic_path(output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
-        _write(f, fmt, classifier, items, probs, to_terminal=False)
-    err_console.print(f"{len(items):,} predictions written to {output}", highlight=False)
-
-
-def check_writable(output: Path) -> None:
-    """Fail now, in one line, if `output` cannot be written (no folder, read-only, full); remove the temporary
-    files a killed earlier run left beside it."""
-    import tempfile
-
-    folder = output.parent if str(output.parent) else Path(".")
-    if output.is_dir():
-        raise UserError(f"{output}: is a folder; --output names a file")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{output.name}.", suffix=".check"):
-            pass
-    except OSError as e:
-        raise UserError(f"{output}: cannot be written ({e.strerror or e})") from None
-    for stale in folder.glob(f".{output.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
-
-
-# C0 control characters but tab and newline, and DEL: a terminal or a CSV reader may act on them.
-_CONTROLS = dict.fromkeys([*range(0, 9), *range(11, 32), 127])
-
-
-def printable(text: str) -> str:
-    return text.translate(_CONTROLS)
-
-
-def _predict_with_progress(classifier: Classifier, items: list[str], show: bool) -> np.ndarray:
-    if not show:
-        return classifier.predict_proba(items)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn("predicting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task("predict", total=len(items))
-        return classifier.predict_proba(items, progress=lambda n: bar.advance(task, n))
-
-
-def _write(
-    out: TextIO, fmt: str, classifier: Classifier, items: list[str], probs: np.ndarray, to_terminal: bool
-) -> None:
-    names = classifier.labels.names
-    decisions = classifier.decisions.names
-    labels = [decisions[k] for k in classifier.decide(probs).tolist()]
-    items = [printable(t) for t in items]
-    rows = probs.tolist()
-    if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["text", "label", *names])
-        writer.writerows(
-            [t, label, *(f"{p:.6f}" for p in row)] for t, label, row in zip(items, labels, rows, strict=True)
-        )
-    elif fmt == "jsonl":
-        for t, label, row in zip(items, labels, rows, strict=True):
-            record = {
-                "text": t,
-                "label": label,
-                "probabilities": {n: round(p, 6) for n, p in zip(names, row, strict=True)},
-            }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    else:
-        _write_table(out, classifier, items, labels, rows, to_terminal)
-
-
-def _write_table(
-    out: TextIO, classifier: Classifier, items: list[str], labels: list[str], rows: list[list[float]], to_terminal: bool
-) -> None:
-    from rich.console import Console
-
-    colour = {NEGATIVE: "red", NEUTRAL: "yellow", POSITIVE: "green"}
-    margin = classifier.neutral_margin
-    title = f"{classifier.name}" + (f", neutral band {margin:.3f}" if margin else "")
-    table = Table(title=title, header_style="bold")
-    table.add_column("text", overflow="fold", ratio=1)
-    table.add_column("label")
-    for name in classifier.labels.names:
-        table.add_column(name, justify="right")
-    for t, label, row in zip(items, labels, rows, strict=True):
-        table.add_row(t, f"[{colour.get(label, 'white')}]{label}[/]", *(_pct(p) for p in row))
-    target = console if to_terminal else Console(file=out, width=120, color_system=None)
-    target.print(table)
-
-
 # ---------------------------------------------------------------------------------------------- serve
 
 
@@ -272,13 +67,24 @@ def serve_command(
     max_batch: Annotated[int, typer.Option(help="most texts per request (and per micro-batch)")] = 512,
     max_text_length: Annotated[int, typer.Option(help="most characters per text")] = 2000,
     batch_wait_ms: Annotated[float, typer.Option(help="longest wait to gather a micro-batch")] = 5.0,
-    max_body_bytes: Annotated[int, typer.Option(help="largest request body; larger ones get 413 unread")] = 2 << 20,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="largest request body; larger ones get 413 (read and dropped up to a bound)")
+    ] = 2 << 20,
     body_timeout: Annotated[float, typer.Option(help="seconds a request body may take to arrive (408 after)")] = 10.0,
     timeout_keep_alive: Annotated[int, typer.Option(help="seconds an idle keep-alive connection stays open")] = 5,
     micro_batching: Annotated[bool, typer.Option(help="share forward passes between concurrent requests")] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="server processes on the port, each with its own model and micro-batcher "
+            "[default: one per usable core]",
+            show_default=False,
+        ),
+    ] = None,
     neutral_margin: NeutralMargin = None,
     device: Device = "auto",
     precision: Precision = "auto",
+    runtime: Runtime = "auto",
     access_log: Annotated[bool, typer.Option(help="log every request")] = False,
 ) -> None:
     """Serve the model over HTTP: POST /predict, GET /health, GET /model, docs at /docs."""
@@ -290,31 +96,76 @@ def serve_command(
         raise UserError("--batch-wait-ms must be between 0 and 1000")
     if not 0 <= port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, not {port}")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers must be at least 1, not {workers}")
     import uvicorn
 
     from tweetsent.inference.classifier import Classifier
     from tweetsent.inference.server import ServeSettings, create_app
 
-    classifier = Classifier.load(run_dir, device=device, neutral_margin=neutral_margin, precision=precision)
-    classifier.predict(["warm up"])  # the first pass builds lookup tables: not on a client's time
+    # With several workers each loads its own; this load checks the model (a damaged folder is one line here,
+    # not a failure in every worker) and names it.
+    load = {"device": device, "neutral_margin": neutral_margin, "precision": precision, "runtime": runtime}
+    classifier = Classifier.load(run_dir, **load)  # type: ignore[arg-type]
+    n_workers = workers if workers is not None else default_serve_workers(classifier.device)
+    if n_workers == 1:
+        classifier.predict(["warm up"])  # the first pass builds lookup tables: not on a client's time
     settings = ServeSettings(max_batch, max_text_length, batch_wait_ms, micro_batching, max_body_bytes, body_timeout)
     _check_port(host, port)  # a port in use is one line, before anything says "serving"
     band = f", neutral band {classifier.neutral_margin:.3f}" if classifier.neutral_margin else ""
     batching = f"micro-batching (wait ≤ {batch_wait_ms:g} ms)" if micro_batching else "no micro-batching"
+    processes = f"{n_workers} worker" + ("s" if n_workers > 1 else "")
     err_console.print(
-        f"serving {classifier.name}{band} on http://{host}:{port} ({batching}); API docs at /docs", highlight=False
+        f"serving {classifier.name}{band} on http://{host}:{port} ({batching}, {processes}); API docs at /docs",
+        highlight=False,
+        soft_wrap=True,
     )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": access_log,
+        "log_level": "info",
+        "timeout_keep_alive": timeout_keep_alive,
+    }
     try:
-        uvicorn.run(
-            create_app(classifier, settings),
-            host=host,
-            port=port,
-            access_log=access_log,
-            log_level="info",
-            timeout_keep_alive=timeout_keep_alive,
-        )
+        if n_workers == 1:
+            uvicorn.run(create_app(classifier, settings), **options)
+        else:
+            del classifier  # each worker loads its own
+            _serve_workers(n_workers, run_dir, settings, load, options)
     except OSError as e:  # port taken, address not available
         raise UserError(f"cannot serve on {host}:{port} ({e.strerror or e})") from None
+
+
+def default_serve_workers(device: str = "cpu") -> int:
+    """One server process per usable core (one on a single core); one for a GPU, which takes one stream."""
+    import os
+
+    if device != "cpu":
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores)
+
+
+def _serve_workers(
+    n: int,
+    run_dir: Path | None,
+    settings: Any,
+    load: dict[str, Any],
+    options: dict[str, Any],
+) -> None:
+    """uvicorn's multi-process mode: `n` processes accept on one socket, each builds its app (model, warm-up,
+    micro-batcher) from what `SERVE_ENV` says."""
+    import os
+
+    import uvicorn
+
+    from tweetsent.inference.server import SERVE_ENV, worker_spec
+
+    resolved = run_dir.resolve() if run_dir is not None else None  # the same folder whatever a worker's cwd
+    spec = worker_spec(resolved, settings, load)
+    os.environ[SERVE_ENV] = spec
+    uvicorn.run("tweetsent.inference.server:app_from_environment", factory=True, workers=n, **options)
 
 
 def _check_port(host: str, port: int) -> None:
@@ -405,6 +256,7 @@ def evaluate_command(
     neutral_margin: NeutralMargin = None,
     device: Device = "auto",
     precision: Precision = "auto",
+    runtime: Runtime = "auto",
 ) -> None:
     """Recompute a run's metrics and plots, or measure it (or, with no run, the packaged model) on any labelled
     tweet file (--data)."""
@@ -426,7 +278,14 @@ def evaluate_command(
 
     options = _data_options(input_format, text_column, label_column, label_map)
     result, out = evaluate_file(
-        run_dir, data, options, name=name, neutral_margin=neutral_margin, device=device, precision=precision
+        run_dir,
+        data,
+        options,
+        name=name,
+        neutral_margin=neutral_margin,
+        device=device,
+        precision=precision,
+        runtime=runtime,
     )
     rows = [("argmax (no band)", result["metrics"])]
     if result["neutral_band"]:

@@ -11,7 +11,9 @@ import warnings
 from tweetsent.cli import (  # noqa: F401
     compare_command,
     ensemble_command,
+    export_command,
     inference_commands,
+    predict_command,
     ready_commands,
     train_commands,
 )

@@ -40,7 +40,7 @@ from tweetsent.core.runs import RunFolder
 from tweetsent.core.versions import package_versions
 from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.inference.classifier import Classifier
-from tweetsent.models.artifact import Artifact, Predictor, load_artifact
+from tweetsent.models.artifact import Predictor
 from tweetsent.training.config import make_config
 from tweetsent.training.datamodule import chosen_rows
 
@@ -71,12 +71,12 @@ _SUMMARY_KEYS = (
 
 
 def _model_entry(
-    run_dir: Path, dataset: Dataset, sets: list[ScoreSet], texts: Sequence[str], trained_here: bool
+    run_dir: Path, dataset: Dataset, sets: list[ScoreSet], texts: Sequence[str], trained_here: bool, runtime: str
 ) -> dict:
-    predictor: Predictor = load_artifact(run_dir)
-    # Scored and timed as `tweetsent predict` runs it (bf16 where the hardware has it, a thread per core), with
-    # no neutral band: the models' own decisions.
-    classifier = Classifier(predictor, neutral_margin=0.0)
+    # Scored and timed as `tweetsent predict` runs it (its runtime, bf16 where the hardware has it, a thread per
+    # core), with no neutral band: the models' own decisions.
+    classifier = Classifier.load(run_dir, neutral_margin=0.0, runtime=runtime)
+    predictor: Predictor = classifier.predictor
     folder = RunFolder(run_dir)
     summary = folder.read_summary() if folder.finished else {}
     config = folder.read_config() if folder.config.is_file() else {}  # a packaged folder's is the model's
@@ -87,7 +87,8 @@ def _model_entry(
         # A packaged model folder (results.json beside its weights) is named as such.
         "name": summary.get("model") or (f"packaged {predictor.name}" if folder.results.is_file() else predictor.name),
         "model": predictor.name,
-        "kind": "ensemble" if not isinstance(predictor, Artifact) else "model",
+        "kind": "ensemble" if predictor.config.get("family") == "ensemble" else "model",
+        "runtime": classifier.runtime,
         "labels": predictor.labels.to_list(),
         "run_dir": str(run_dir),
         "trained_here": trained_here,
@@ -175,8 +176,8 @@ def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None
     trained += transfer(options, trained, log)
     texts = timing_texts(sets)
     log("scoring the runs")
-    entries = [_model_entry(d, dataset, sets, texts, trained_here=True) for d in trained]
-    entries += [_model_entry(d, dataset, sets, texts, trained_here=False) for d in options.runs]
+    entries = [_model_entry(d, dataset, sets, texts, True, options.runtime) for d in trained]
+    entries += [_model_entry(d, dataset, sets, texts, False, options.runtime) for d in options.runs]
     _labels(entries)
     for e in entries:
         if e["split_note"]:

@@ -35,6 +35,7 @@ class CompareOptions:
     accelerator: str = "auto"
     seed: int | None = None
     logger: str = "csv"  # the training runs' Lightning loggers (TrainConfig.logger)
+    runtime: str = "auto"  # what scores and times the runs (Classifier.load's runtime)
     progress: bool = True
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 

@@ -125,6 +125,12 @@ def decide(probs: np.ndarray, labels: LabelSet, margin: float, space: LabelSet |
     return predicted
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise probabilities from logits (N, classes), computed stably."""
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
 def with_prior(probs: np.ndarray, class_bias: np.ndarray | None, temperature: float = 1.0) -> np.ndarray:
     """(p * exp(bias))^(1/T), renormalised: the same model under other class priors (bias None: unchanged) and at
     another temperature (T > 1 softer, T < 1 sharper)."""
@@ -132,5 +138,4 @@ def with_prior(probs: np.ndarray, class_bias: np.ndarray | None, temperature: fl
         return probs
     logp = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0)) + (0.0 if class_bias is None else class_bias)
     logp /= temperature
-    p = np.exp(logp - logp.max(axis=1, keepdims=True))
-    return (p / p.sum(axis=1, keepdims=True)).astype(probs.dtype)
+    return softmax(logp).astype(probs.dtype)

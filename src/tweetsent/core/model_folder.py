@@ -1,11 +1,13 @@
 """A model folder on disk, read without building any network (so without importing PyTorch): where it is (a run
 directory, its model/ folder, or the packaged model), its config.json, and calibration.json (the neutral band's
-margin, or the class prior correction). models/artifact.py builds the networks; `tweetsent predict` with a
-model that NumPy runs (inference/numpy_bag.py) never imports PyTorch.
+margin, or the class prior correction), and the record of an ONNX export (`tweetsent export`) with the digest of
+the weights it was made from. models/artifact.py builds the networks; `tweetsent predict` with a model that NumPy
+runs (inference/numpy_bag.py) never imports PyTorch.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,6 +22,7 @@ from tweetsent.core.errors import UserError
 from tweetsent.core.labels import LabelSet
 
 CALIBRATION_FILE = "calibration.json"
+EXPORT_DIR = "onnx"  # `tweetsent export` writes its files here; config.json's "export" entry describes them
 MAX_BIAS = 10.0  # a larger log-offset than this is a damaged file, not a prior
 
 
@@ -102,3 +105,43 @@ def write_calibration(model_dir: Path, info: dict[str, Any]) -> Path:
     path = Path(model_dir) / CALIBRATION_FILE
     write_json(path, {**info, "created": datetime.now(UTC).isoformat(timespec="seconds")})
     return path
+
+
+def weights_digest(model_dir: Path) -> str:
+    """What the model's weights are: a digest of every file of the folder but its descriptions (config.json,
+    calibration.json, the card) and its exports, so an export made from other weights is caught."""
+    h = hashlib.sha256()
+    skipped = {"config.json", CALIBRATION_FILE, "README.md"}
+    for path in sorted(p for p in Path(model_dir).rglob("*") if p.is_file()):
+        relative = path.relative_to(model_dir)
+        if relative.parts[0] == EXPORT_DIR or str(relative) in skipped or relative.name.startswith("."):
+            continue
+        h.update(str(relative).encode() + b"\0")
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def read_export(model_dir: Path) -> dict[str, Any] | None:
+    """config.json's record of the folder's ONNX export, checked against the weights (None: no export)."""
+    record = read_model_config(model_dir).get("export")
+    if record is None:
+        return None
+    if not isinstance(record, dict) or not (Path(model_dir) / str(record.get("file", ""))).is_file():
+        raise UserError(f"{model_dir}: the ONNX export is missing or damaged; run `tweetsent export` again")
+    if record.get("weights_digest") != weights_digest(model_dir):
+        raise UserError(
+            f"{model_dir}: the ONNX export was made from other weights than the folder holds now; run "
+            "`tweetsent export` again"
+        )
+    return record
+
+
+def write_export(model_dir: Path, record: dict[str, Any] | None) -> None:
+    """Record (or, with None, forget) the folder's ONNX export in its config.json, atomically."""
+    config = read_model_config(model_dir)
+    config.pop("export", None)
+    if record is not None:
+        config["export"] = record
+    write_json(Path(model_dir) / "config.json", config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,18 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @classmethod
+    def from_lists(
+        cls, name: str, ids: list[list[int]], texts: pa.Array | None = None, labels: np.ndarray | None = None
+    ) -> Split:
+        """A split of one list of token ids per tweet (labels: zeros when not given)."""
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=int(offsets[-1]))
+        return cls(
+            name, flat, offsets, np.zeros(len(ids), dtype=np.int8) if labels is None else np.asarray(labels), texts
+        )
 
     @property
     def lengths(self) -> np.ndarray:

@@ -19,10 +19,10 @@ import json
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import numpy as np
 
@@ -176,25 +176,36 @@ class _Table:
     malformed: int = 0
     first_malformed: int | None = None
     rejoined: int = 0  # records split over two lines by a raw line break, read as one
+    header: bool = False  # the first row named the columns
 
 
 def _read_delimited(source: str, text: str, fmt: str, wanted: list[str], label_values: set[str]) -> _Table:
     # TSV has no quoting (tweets in SemEval's TSV contain unbalanced '"'); CSV follows RFC 4180.
     tsv = fmt == "tsv"
+    raw = list(raw_rows(source, io.StringIO(text, newline=""), tsv))
+    if not raw:
+        raise UserError(f"{source}: empty file")
+    return delimited_table(source, raw, tsv, wanted, label_values)
+
+
+def raw_rows(source: str, stream: TextIO, tsv: bool) -> Iterator[tuple[int, list[str]]]:
+    """(line, fields) of every non-blank row of a CSV or TSV text stream."""
     delimiter = "\t" if tsv else ","
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=delimiter, quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
-    )
+    reader = csv.reader(stream, delimiter=delimiter, quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL)
     csv.field_size_limit(1 << 30)
-    raw: list[tuple[int, list[str]]] = []
     try:
         for row in reader:
             if row and (len(row) > 1 or row[0].strip()):
-                raw.append((reader.line_num, row))
+                yield reader.line_num, row
     except csv.Error as e:
         raise UserError(f"{at(source, reader.line_num)}not readable as {_kind(delimiter)} ({e})") from None
-    if not raw:
-        raise UserError(f"{source}: empty file")
+
+
+def delimited_table(
+    source: str, raw: list[tuple[int, list[str]]], tsv: bool, wanted: list[str], label_values: set[str]
+) -> _Table:
+    """The table of a file's rows (or of its first rows: the width, the header and the columns come from them)."""
+    delimiter = "\t" if tsv else ","
     # A CSV's first row (its header) sets the width; a TSV's is the width most of its first rows have (the first
     # row alone may be a record broken over two lines).
     widths = Counter(len(r) for _, r in raw[:_SNIFF_ROWS])
@@ -211,39 +222,49 @@ def _read_delimited(source: str, text: str, fmt: str, wanted: list[str], label_v
     header = _is_header(first, table.rows[1 : _SNIFF_ROWS + 1], wanted, label_values)  # type: ignore[arg-type]
     if header:
         table.columns = [(c or "").strip() for c in first]
+        table.header = True
         del table.rows[0], table.line_numbers[0]
     return table
 
 
-def _rejoined(raw: list[tuple[int, list[str]]], width: int, tsv: bool) -> _Table:
-    """Rows of `width` fields; in a TSV, a short row followed by one that completes it is one record whose text
-    holds a raw line break (SemEval's has one); other rows of another width are counted as malformed."""
-    table = _Table([str(i) for i in range(width)], [], [])
+def records(
+    raw: Iterable[tuple[int, list[str]]], width: int, tsv: bool
+) -> Iterator[tuple[int, list[str] | None, bool]]:
+    """(line, row, rejoined) for each record of `width` fields, row None for a malformed one: in a TSV, a short row
+    followed by one that completes it is one record whose text holds a raw line break (SemEval's has one); other
+    rows of another width are malformed."""
     pending: tuple[int, list[str]] | None = None
-
-    def bad(line: int) -> None:
-        table.malformed += 1
-        table.first_malformed = table.first_malformed or line
-
     for line, row in raw:
         if pending is not None and len(pending[1]) + len(row) - 1 == width:
             head = pending[1]
-            table.rows.append([*head[:-1], f"{head[-1]} {row[0]}", *row[1:]])
-            table.line_numbers.append(pending[0])
-            table.rejoined, pending = table.rejoined + 1, None
+            yield pending[0], [*head[:-1], f"{head[-1]} {row[0]}", *row[1:]], True
+            pending = None
             continue
         if pending is not None:
-            bad(pending[0])
+            yield pending[0], None, False
             pending = None
         if len(row) == width:
-            table.rows.append(list(row))
-            table.line_numbers.append(line)
+            yield line, list(row), False
         elif tsv and len(row) < width:
             pending = (line, row)
         else:
-            bad(line)
+            yield line, None, False
     if pending is not None:
-        bad(pending[0])
+        yield pending[0], None, False
+
+
+def _rejoined(raw: list[tuple[int, list[str]]], width: int, tsv: bool) -> _Table:
+    """The records of `raw` as a table, the malformed ones counted."""
+    table = _Table([str(i) for i in range(width)], [], [])
+    for line, row, rejoined in records(raw, width, tsv):
+        if row is None:
+            table.malformed += 1
+            table.first_malformed = table.first_malformed or line
+            continue
+        cells: list[str | None] = list(row)
+        table.rows.append(cells)
+        table.line_numbers.append(line)
+        table.rejoined += rejoined
     return table
 
 
@@ -266,11 +287,9 @@ def _is_header(first: list[str], sample: list[list[str]], wanted: list[str], lab
     )
 
 
-def _read_jsonl(source: str, text: str) -> _Table:
-    columns: dict[str, None] = {}
-    records: list[dict[str, object]] = []
-    numbers: list[int] = []
-    for i, line in _lines(text):
+def json_records(source: str, lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, dict[str, object]]]:
+    """(line number, object) of every non-blank line of a JSON-lines text; one that is not an object is an error."""
+    for i, line in lines:
         if not line.strip():
             continue
         try:
@@ -279,6 +298,14 @@ def _read_jsonl(source: str, text: str) -> _Table:
             raise UserError(f"{at(source, i)}not valid JSON ({e})") from None
         if not isinstance(obj, dict):
             raise UserError(f"{at(source, i)}expected a JSON object per line, found {type(obj).__name__}")
+        yield i, obj
+
+
+def _read_jsonl(source: str, text: str) -> _Table:
+    columns: dict[str, None] = {}
+    records: list[dict[str, object]] = []
+    numbers: list[int] = []
+    for i, obj in json_records(source, _lines(text)):
         records.append(obj)
         numbers.append(i)
         for key in obj:

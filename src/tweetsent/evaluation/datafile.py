@@ -74,12 +74,15 @@ def evaluate_file(
     neutral_margin: float | None = None,
     device: str | None = None,
     precision: str = "auto",
+    runtime: str = "auto",
 ) -> tuple[dict[str, Any], Path]:
     """Metrics of the model on a labelled file, with and without its neutral band, written with a confusion
     plot per decision rule and the accuracy-against-margin plot into RUN_DIR/eval/NAME/ (the packaged model, `run_dir`
     None: runs/packaged/eval/NAME/ under the working folder). Returns the metrics and that folder."""
     resolve_model_dir(run_dir)  # a wrong run directory is reported first, ...
-    classifier = Classifier.load(run_dir, device=device, neutral_margin=neutral_margin, precision=precision)
+    classifier = Classifier.load(
+        run_dir, device=device, neutral_margin=neutral_margin, precision=precision, runtime=runtime
+    )
     labelled = read_labelled(data, options, classifier.labels)
     probs = classifier.predict_proba(labelled.rows.texts)
     labels, space, gold = classifier.labels, labelled.space, labelled.gold
@@ -90,6 +93,7 @@ def evaluate_file(
         "model": classifier.name,
         "name": name,
         "precision": classifier.precision,
+        "runtime": classifier.runtime,
         **labelled.summary(),
         "label_map": options.label_map,
         "metrics": metrics,

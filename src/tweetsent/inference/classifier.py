@@ -25,6 +25,7 @@ from tweetsent.core.errors import UserError
 from tweetsent.core.labels import LabelSet, decide
 from tweetsent.core.model_folder import check_margin, read_calibration, read_model_config, resolve_model_dir
 from tweetsent.inference.numpy_bag import NumpyBag, runs_in_numpy
+from tweetsent.inference.onnx_model import OnnxPredictor
 
 if TYPE_CHECKING:
     from tweetsent.models.artifact import Predictor
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 # Texts encoded and predicted per step: large enough that length bucketing keeps padding low, small enough
 # that memory stays flat and a progress bar moves.
 CHUNK = 16_384
+# Tweets per forward pass by model family (default 512): a transformer's cost grows with the longest tweet of a
+# batch, so smaller length-sorted batches pad less (bench/predict_throughput.py --batch-sizes).
+BATCH_SIZES = {"pretrained": 64}
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ class Classifier:
         *,
         model_dir: Path | None = None,
         device: str | None = None,
-        batch_size: int = 512,
+        batch_size: int | None = None,
         neutral_margin: float | None = None,
         precision: str = "auto",
         workers: int | None = None,
@@ -120,9 +124,12 @@ class Classifier:
         self.predictor = predictor
         self.model_dir = model_dir
         self.numpy = isinstance(predictor, NumpyBag)  # no PyTorch at all: the CPU, fp32
-        if self.numpy:
+        self.onnx = isinstance(predictor, OnnxPredictor)  # ONNX Runtime, on the CPU
+        if self.numpy or self.onnx:
             self.device, self.bf16 = "cpu", False
-            self.workers = max(1, workers) if workers is not None else _default_workers("cpu")
+            # ONNX Runtime spreads one call over the cores itself; NumPy needs threads of ours.
+            default = 1 if self.onnx else _default_workers("cpu")
+            self.workers = max(1, workers) if workers is not None else default
         else:
             import torch
 
@@ -132,7 +139,7 @@ class Classifier:
             self.bf16 = _bf16(precision, self.device)
             self.workers = max(1, workers) if workers is not None else _default_workers(self.device)
         predictor.to(self.device)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or BATCH_SIZES.get(str(predictor.config.get("family")), 512)
         self._pool: ThreadPoolExecutor | None = None
         # An override never reads calibration.json, so `calibrate` can replace a corrupt one.
         self.calibration = read_calibration(model_dir) if model_dir is not None and neutral_margin is None else None
@@ -147,7 +154,7 @@ class Classifier:
         path: str | Path | None = None,
         *,
         device: str | None = None,
-        batch_size: int = 512,
+        batch_size: int | None = None,
         neutral_margin: float | None = None,
         precision: str = "auto",
         workers: int | None = None,
@@ -156,7 +163,8 @@ class Classifier:
         """A run directory or its `model/` folder; no path: the model that ships with tweetsent.
         `neutral_margin` overrides the calibrated one (0: off); `precision` is auto (bf16 where the hardware has
         it), fp32 or bf16; `workers` threads share large inputs on a CPU [default: one per core]; `runtime`:
-        torch, numpy (a `bag` model on the CPU, without importing PyTorch), or auto (numpy where it can run)."""
+        torch, onnx (the folder's `tweetsent export`), numpy (a `bag` model on the CPU, without importing PyTorch),
+        or auto: the ONNX export where the folder has one, else numpy where it can run, else torch."""
         folder = resolve_model_dir(path)
         return cls(
             _predictor(folder, runtime, device, precision),
@@ -170,7 +178,7 @@ class Classifier:
 
     @property
     def runtime(self) -> str:
-        return "numpy" if self.numpy else "torch"
+        return "numpy" if self.numpy else "onnx" if self.onnx else "torch"
 
     @property
     def precision(self) -> str:
@@ -228,7 +236,7 @@ class Classifier:
             for start in range(0, n, size):
                 run(start)
             return probs
-        if self.numpy:  # NumPy lets go of the GIL in its array work: the threads share the cores
+        if self.numpy or self.onnx:  # NumPy and ONNX Runtime let go of the GIL: the threads share the cores
             list(self._workers().map(run, range(0, n, size)))
             return probs
         import torch
@@ -241,7 +249,7 @@ class Classifier:
         return probs
 
     def _forward(self, texts: list[str], html_decoded: bool = False) -> np.ndarray:
-        if self.numpy:
+        if self.numpy or self.onnx:
             return self.predictor.predict_proba(texts, self.batch_size, html_decoded)
         import torch
 
@@ -250,7 +258,7 @@ class Classifier:
 
     def _workers(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            setup = None if self.numpy else model_thread_setup
+            setup = None if self.numpy or self.onnx else model_thread_setup
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tweetsent-predict", initializer=setup)
         return self._pool
 
@@ -277,15 +285,17 @@ class Classifier:
         )
 
 
-RUNTIMES = ("auto", "torch", "numpy")
+RUNTIMES = ("auto", "torch", "onnx", "numpy")
 
 
 def _predictor(folder: Path, runtime: str, device: str | None, precision: str) -> Predictor:
-    """The model folder loaded for `runtime`; auto takes NumPy for a model it runs on a CPU in fp32."""
+    """The model folder loaded for `runtime`; auto takes the ONNX export, else NumPy, for a CPU in fp32."""
     if runtime not in RUNTIMES:
         raise UserError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     config = read_model_config(folder)
     cpu_fp32 = device in (None, "auto", "cpu") and precision in ("auto", "fp32")
+    if runtime == "onnx" or (runtime == "auto" and cpu_fp32 and "export" in config):
+        return OnnxPredictor(folder, config)
     if runtime == "numpy" or (runtime == "auto" and cpu_fp32 and runs_in_numpy(config)):
         if not runs_in_numpy(config):
             raise UserError(f"{folder}: the NumPy runtime runs `bag` models; this one is {config.get('model')!r}")

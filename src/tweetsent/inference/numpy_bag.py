@@ -16,10 +16,10 @@ import numpy as np
 import pyarrow as pa
 
 from tweetsent.core.errors import UserError
-from tweetsent.core.labels import LabelSet, with_prior
+from tweetsent.core.labels import LabelSet, softmax, with_prior
 from tweetsent.core.model_folder import class_bias
 from tweetsent.data.cleaning import CleaningConfig
-from tweetsent.data.vocab import Vocab, encode_words, pad_rows
+from tweetsent.data.vocab import Vocab, by_length, encode_words
 
 PAIR_PRIME = 1_000_003  # as models/students.py mixes a pair's first word into its bucket
 WEIGHTS, VOCAB = "model.safetensors", "vocab.txt"
@@ -72,14 +72,9 @@ class NumpyBag:
         """Probabilities (N, len(labels)), as the PyTorch model gives them (up to float rounding)."""
         split = encode_words(texts, self.vocab, self.cleaning, html_decoded=html_decoded)
         probs = np.zeros((len(split), len(self.labels)), dtype=np.float32)
-        order = np.argsort(np.diff(split.offsets), kind="stable")  # batches of similar length pad little
-        step = max(batch_size, 4096)  # NumPy's per-call overhead wants larger batches than PyTorch's
-        for start in range(0, len(order), step):
-            rows = order[start : start + step]
-            ids, lengths = pad_rows(split, rows, None, self.max_length)
-            logits = self._logits(ids, lengths)
-            p = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probs[rows] = p / p.sum(axis=1, keepdims=True)
+        # NumPy's per-call overhead wants larger batches than PyTorch's
+        for rows, ids, lengths in by_length(split, max(batch_size, 4096), self.max_length):
+            probs[rows] = softmax(self._logits(ids, lengths))
         return with_prior(probs, self.class_bias)
 
     def _logits(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -13,6 +13,14 @@ Bad requests get a 4xx and one readable `detail` line, decided before the reques
 read up to `max_body_bytes` (413 past it) within `body_timeout_s` (408), parsed once, and checked cheaply (the
 list's length before its items; the first problem and the count of all, never one message per item). A batch
 that fails anyway is retried request by request, so one request can never fail or change another's answer.
+
+A body over the limit is still read, and dropped, up to `ServeSettings.drain_bytes` before the 413 is complete:
+a client that writes its whole body before it reads (urllib, requests) then reads the 413 rather than a reset
+connection. A declared Content-Length over the limit gets its answer at once (the rest of the body is drained
+before the response ends); past the drain bound, or with `Expect: 100-continue`, the 413 closes the connection.
+
+`serve --workers N` runs N processes on one port, each with its own model and micro-batcher: uvicorn's
+multi-process mode calls `app_from_environment` in each, which reads what to load from `SERVE_ENV` (JSON).
 """
 
 from __future__ import annotations
@@ -20,9 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +39,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StrictStr
+from starlette.types import Receive, Scope, Send
 
 from tweetsent.inference.classifier import Classifier, model_thread_setup
 
@@ -42,12 +52,50 @@ class ServeSettings:
     micro_batching: bool = True
     max_body_bytes: int = 2 << 20  # a full batch of 512 tweets is well under this
     body_timeout_s: float = 10.0  # a client that sends its body slower than this is cut off
+    max_drain_bytes: int = 16 << 20  # an over-limit body is read (and dropped) up to this, so its client reads the 413
+
+    @property
+    def drain_bytes(self) -> int:
+        """How much of a body over `max_body_bytes` is still read, and dropped, before its 413 is complete."""
+        return max(self.max_drain_bytes, 4 * self.max_body_bytes)
 
 
 class BadRequest(Exception):
-    def __init__(self, status: int, detail: str) -> None:
+    """A 4xx with one `detail` line. `close`: the connection closes after the answer (the request's body was not
+    all read); `drain`: the answer goes out at once and ends once up to this many body bytes have been read."""
+
+    def __init__(self, status: int, detail: str, *, close: bool = False, drain: int = 0) -> None:
         super().__init__(detail)
-        self.status, self.detail = status, detail
+        self.status, self.detail, self.close, self.drain = status, detail, close, drain
+
+
+class DrainedRefusal(JSONResponse):
+    """A refusal sent at once but ended only after the rest of the request body has been read (and dropped), up
+    to `drain` bytes within `timeout_s`: a client still writing its body then reads the answer instead of a
+    connection reset by a server that closed on unread data."""
+
+    def __init__(self, content: Any, status_code: int, drain: int, timeout_s: float) -> None:
+        super().__init__(content, status_code=status_code)
+        self.drain, self.timeout_s = drain, timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_discard(receive, self.drain), self.timeout_s)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _discard(receive: Receive, limit: int) -> None:
+    """Read the request body to its end, the client's going away, or past `limit` bytes; keep none of it."""
+    size = 0
+    while size <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 class PredictRequest(BaseModel):
@@ -163,11 +211,19 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
 
 
 async def read_body(request: Request, settings: ServeSettings) -> bytes:
-    """The request body, refused (413) past `max_body_bytes` before more of it is read, and (408) when it takes
-    longer than `body_timeout_s` to arrive."""
+    """The request body, refused (408) when it takes longer than `body_timeout_s` to arrive, and (413) past
+    `max_body_bytes`: none of it is kept past the limit, but it is read to its end (up to `drain_bytes`) so that
+    the client, once it has sent it, reads the 413. A declared Content-Length over the limit is answered at once
+    (the drain happens as the answer ends), and past `drain_bytes` the answer closes the connection unread."""
+    limit, drain = settings.max_body_bytes, settings.drain_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_body_bytes:
-        raise BadRequest(413, f"body of {int(declared):,} bytes, over the limit of {settings.max_body_bytes:,}")
+    if declared.isdigit() and int(declared) > limit:
+        detail = f"body of {int(declared):,} bytes, over the limit of {limit:,}"
+        # A client waiting for "100 Continue" sends nothing more: nothing to drain.
+        waiting = request.headers.get("expect", "").lower() == "100-continue"
+        if int(declared) > drain or waiting:
+            raise BadRequest(413, detail, close=True)
+        raise BadRequest(413, detail, drain=int(declared))
     chunks: list[bytes] = []
     size = 0
 
@@ -175,14 +231,21 @@ async def read_body(request: Request, settings: ServeSettings) -> bytes:
         nonlocal size
         async for chunk in request.stream():
             size += len(chunk)
-            if size > settings.max_body_bytes:
-                raise BadRequest(413, f"body over the limit of {settings.max_body_bytes:,} bytes")
-            chunks.append(chunk)
+            if size > drain:
+                return
+            if size > limit:
+                chunks.clear()  # keep reading, keep nothing
+            else:
+                chunks.append(chunk)
 
     try:
         await asyncio.wait_for(collect(), settings.body_timeout_s)
     except TimeoutError:
+        if size > limit:
+            raise BadRequest(413, f"body over the limit of {limit:,} bytes", close=True) from None
         raise BadRequest(408, f"the body took longer than {settings.body_timeout_s:g} s to arrive") from None
+    if size > limit:
+        raise BadRequest(413, f"body over the limit of {limit:,} bytes", close=size > drain)
     return b"".join(chunks)
 
 
@@ -248,7 +311,9 @@ def create_app(classifier: Classifier, settings: ServeSettings | None = None) ->
     """The HTTP app around one classifier: /predict (micro-batched unless turned off), /health and /model."""
     settings = settings or ServeSettings()
     # One model thread with one intra-op thread: the event loop (HTTP parsing, JSON) needs the other core.
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tweetsent-model", initializer=model_thread_setup)
+    # PyTorch's thread settings for a torch model only: the NumPy and ONNX runtimes never import it.
+    setup = model_thread_setup if classifier.runtime == "torch" else None
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tweetsent-model", initializer=setup)
     batcher = MicroBatcher(
         classifier.predict_proba, executor, max(settings.max_batch, 1), settings.batch_wait_ms / 1000
     )
@@ -297,7 +362,10 @@ def _routes(
 
     @app.exception_handler(BadRequest)
     async def on_bad(request: Request, exc: BadRequest) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+        if exc.drain:
+            return DrainedRefusal({"detail": exc.detail}, exc.status, exc.drain, settings.body_timeout_s)
+        headers = {"connection": "close"} if exc.close else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
 
     @app.post(
         "/predict",
@@ -329,3 +397,28 @@ def _routes(
         }
         # Serialised here: FastAPI would re-validate the answer against PredictResponse (which documents it).
         return Response(json.dumps(answer), media_type="application/json")
+
+
+# `serve --workers N`: what each worker process loads, as JSON in this environment variable.
+SERVE_ENV = "TWEETSENT_SERVE"
+
+
+def worker_spec(
+    run_dir: str | os.PathLike[str] | None,
+    settings: ServeSettings,
+    load: dict[str, Any],
+) -> str:
+    """The JSON `app_from_environment` reads from `SERVE_ENV`: the model folder, `Classifier.load`'s options and
+    the server's settings."""
+    return json.dumps(
+        {"run_dir": None if run_dir is None else os.fspath(run_dir), "load": load, "settings": asdict(settings)}
+    )
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `serve --workers N` process (a uvicorn factory): its own classifier, loaded and warmed up
+    as `serve` does in one process, and its own micro-batcher."""
+    spec = json.loads(os.environ[SERVE_ENV])
+    classifier = Classifier.load(spec["run_dir"], **spec["load"])
+    classifier.predict(["warm up"])  # the first pass builds lookup tables: not on a client's time
+    return create_app(classifier, ServeSettings(**spec["settings"]))

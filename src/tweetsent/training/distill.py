@@ -58,7 +58,8 @@ def distill(
 ) -> dict[str, Any] | None:
     """Score the unlabelled pool with the teacher (resuming from the cache), then train the student."""
     _check(options, config, data)
-    teacher = Classifier.load(options.teacher)
+    # PyTorch, not an ONNX export the folder may have: the targets are the teacher's own probabilities.
+    teacher = Classifier.load(options.teacher, runtime="torch")
     _check_labels(teacher.labels, data)
     with run_lock(run_dir):
         texts = _pool(options, data, run_dir, teacher, log)
@@ -172,7 +173,9 @@ def _teacher_digest(teacher: Classifier) -> str:
     folder = teacher.model_dir
     if folder is None:
         return teacher.name
-    digest = hashlib.sha256((folder / "config.json").read_bytes())
+    config = json.loads((folder / "config.json").read_bytes())
+    config.pop("export", None)  # an ONNX export is recorded there; the teacher's probabilities stay the same
+    digest = hashlib.sha256((json.dumps(config, indent=2) + "\n").encode())
     bias = getattr(teacher.predictor, "class_bias", None)  # its probabilities under a calibrated prior
     if bias is not None:
         digest.update(np.asarray(bias, dtype=np.float64).tobytes())

@@ -135,6 +135,8 @@ class Artifact:
 
 class Family(ABC):
     name: ClassVar[str]
+    # Why the family's networks are not exported to ONNX (`tweetsent export`), or None when they are.
+    no_onnx_export: ClassVar[str | None] = None
 
     def check(self, config: RecipeConfig) -> None:  # noqa: B027 (a hook: most families accept every setting)
         """Refuse settings this family cannot train with (one-line UserError)."""
@@ -161,7 +163,16 @@ class Family(ABC):
         """Write the weights and the encoder into `folder`; returns the entries config.json adds."""
 
     @abstractmethod
+    def load_encoder(self, folder: Path, config: dict[str, Any]) -> TextEncoder:
+        """The folder's encoder alone (an ONNX export brings its own network)."""
+
+    @abstractmethod
     def load(self, folder: Path, config: dict[str, Any], labels: LabelSet) -> tuple[nn.Module, TextEncoder]: ...
+
+    def export_ready(self, model: nn.Module) -> dict[str, Any] | None:
+        """Make `model` ready for torch.onnx.export; returns the settings of ONNX Runtime's transformer graph
+        optimizer (onnxruntime.transformers.optimizer.optimize_model) where it applies, else None."""
+        return None
 
 
 FAMILIES: dict[str, Family] = {}

@@ -13,7 +13,6 @@ gets [CLS] [SEP], so every tweet has an answer.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -100,11 +99,7 @@ class PieceEncoder(TextEncoder):
                 return_token_type_ids=False,
             )
             ids.extend(encoded["input_ids"])
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=int(offsets[-1]))
-        labels = np.zeros(len(column), dtype=np.int8) if labels is None else np.asarray(labels)
-        return Split(name, flat, offsets, labels, column)
+        return Split.from_lists(name, ids, column, labels)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -156,7 +151,18 @@ class PretrainedFamily(Family):
         model.save(folder / ENCODER, encoder.tokenizer)
         return {"encoder": ENCODER, **encoder.describe()}
 
+    def load_encoder(self, folder: Path, config: dict[str, Any]) -> PieceEncoder:
+        return self._load(folder, config, None)[1]
+
     def load(self, folder: Path, config: dict[str, Any], labels: LabelSet) -> tuple[nn.Module, TextEncoder]:
+        model, encoder = self._load(folder, config, labels)
+        assert model is not None
+        return model, encoder
+
+    def _load(
+        self, folder: Path, config: dict[str, Any], labels: LabelSet | None
+    ) -> tuple[BertClassifier | None, PieceEncoder]:
+        """The encoder, and with `labels` the network too."""
         # Format 1 folders (before label sets were recorded) have no digest to check.
         record = check_record(folder, config, PretrainedRecord) if config.get("format_version", 1) >= 2 else None
         encoder_dir = folder / (record.encoder if record else str(config.get("encoder", ENCODER)))
@@ -169,9 +175,23 @@ class PretrainedFamily(Family):
                     f"the tokenizer in {encoder_dir.name}/ is not the one the model was trained with (its files are "
                     "missing or replaced)"
                 )
-            # Every weight must come from the folder: a missing one would be randomly initialised.
-            model = BertClassifier(len(labels), str(encoder_dir), label_names=labels.names, require_all_weights=True)
-            model.set_pad_id(int(config.get("pad_id", tokenizer.pad_token_id)))
+            model = None
+            if labels is not None:
+                # Every weight must come from the folder: a missing one would be randomly initialised.
+                model = BertClassifier(
+                    len(labels), str(encoder_dir), label_names=labels.names, require_all_weights=True
+                )
+                model.set_pad_id(int(config.get("pad_id", tokenizer.pad_token_id)))
             cleaning = CleaningConfig.from_dict(config["cleaning"])
             encoder = PieceEncoder(tokenizer, cleaning, int(config["max_length"]), str(encoder_dir))
         return model, encoder
+
+    def export_ready(self, model: nn.Module) -> dict[str, Any] | None:
+        assert isinstance(model, BertClassifier)
+        # Eager attention exports as the MatMul/Softmax pattern ONNX Runtime fuses into one Attention node (the
+        # SDPA path exports as a graph it does not recognise).
+        model.hf.set_attn_implementation("eager")
+        config = model.hf.config
+        if config.model_type not in ("bert", "roberta", "xlm-roberta"):
+            return None
+        return {"model_type": "bert", "num_heads": config.num_attention_heads, "hidden_size": config.hidden_size}

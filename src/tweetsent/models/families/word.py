@@ -75,6 +75,10 @@ class WordEncoder(TextEncoder):
 @register_family
 class WordFamily(Family):
     name = "word"
+    no_onnx_export = (
+        "each batch is trimmed to its longest tweet, a length the ONNX exporter would fix for every input; the `bag` "
+        "model runs without PyTorch in the NumPy runtime (--runtime numpy)"
+    )
 
     def encoder(self, config: RecipeConfig, dataset: Dataset, init: Artifact | None) -> TextEncoder:
         if init is None:
@@ -120,7 +124,7 @@ class WordFamily(Family):
         encoder.vocab.save(folder / VOCAB)
         return {"embed_dim": int(artifact.model.embedding.weight.shape[1]), **encoder.describe()}  # type: ignore[union-attr,index]
 
-    def load(self, folder: Path, config: dict[str, Any], labels: LabelSet) -> tuple[nn.Module, TextEncoder]:
+    def load_encoder(self, folder: Path, config: dict[str, Any]) -> WordEncoder:
         record = check_record(folder, config, WordRecord)
         with loading(folder):
             vocab = Vocab.load(folder / VOCAB)
@@ -129,6 +133,11 @@ class WordFamily(Family):
                     f"{VOCAB} does not match the digest and size config.json records ({len(vocab):,} words, "
                     f"{record.vocab_size:,} expected): the folder is damaged or mixed"
                 )
+        return WordEncoder(vocab, CleaningConfig.from_dict(config["cleaning"]), int(config["max_length"]))
+
+    def load(self, folder: Path, config: dict[str, Any], labels: LabelSet) -> tuple[nn.Module, TextEncoder]:
+        encoder = self.load_encoder(folder, config)
+        with loading(folder):
             state = load_file(str(folder / WEIGHTS))
             model = build_model(
                 config["model"],
@@ -138,6 +147,4 @@ class WordFamily(Family):
                 **config["model_kwargs"],
             )
             model.load_state_dict(state)
-            cleaning = CleaningConfig.from_dict(config["cleaning"])
-            encoder = WordEncoder(vocab, cleaning, int(config["max_length"]))
         return model, encoder
