@@ -41,7 +41,6 @@ def _compare(
     progress: bool,
     **flags: Any,
 ) -> None:
-    from tweetsent.comparison.compare import compare
     from tweetsent.comparison.options import CompareOptions, parse_models
     from tweetsent.data.labelled import ReadOptions, parse_label_map
     from tweetsent.models.registry import MODELS
@@ -72,6 +71,14 @@ def _compare(
         runtime=runtime,
         progress=progress,
     )
+    _run(options)
+
+
+def _run(options: Any) -> None:
+    """The comparison, its tables printed; after Ctrl+C, how to go on."""
+    from tweetsent.comparison.compare import compare
+
+    folder = options.out
     try:
         results = compare(options, log=lambda line: err_console.print(line, highlight=False))
     except KeyboardInterrupt:

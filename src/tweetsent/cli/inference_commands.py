@@ -57,6 +57,15 @@ def _pct(x: float) -> str:
 # ---------------------------------------------------------------------------------------------- serve
 
 
+ServeWorkers = Annotated[
+    int | None,
+    typer.Option(
+        help="server processes on the port, each with its own model and micro-batcher [default: one per usable core]",
+        show_default=False,
+    ),
+]
+
+
 @app.command("serve")
 def serve_command(
     run_dir: Annotated[
@@ -73,14 +82,7 @@ def serve_command(
     body_timeout: Annotated[float, typer.Option(help="seconds a request body may take to arrive (408 after)")] = 10.0,
     timeout_keep_alive: Annotated[int, typer.Option(help="seconds an idle keep-alive connection stays open")] = 5,
     micro_batching: Annotated[bool, typer.Option(help="share forward passes between concurrent requests")] = True,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            help="server processes on the port, each with its own model and micro-batcher "
-            "[default: one per usable core]",
-            show_default=False,
-        ),
-    ] = None,
+    workers: ServeWorkers = None,
     neutral_margin: NeutralMargin = None,
     device: Device = "auto",
     precision: Precision = "auto",
@@ -88,12 +90,9 @@ def serve_command(
     access_log: Annotated[bool, typer.Option(help="log every request")] = False,
 ) -> None:
     """Serve the model over HTTP: POST /predict, GET /health, GET /model, docs at /docs."""
-    if max_batch < 1 or max_text_length < 1 or max_body_bytes < 1:
-        raise UserError("--max-batch, --max-text-length and --max-body-bytes must be at least 1")
-    if body_timeout <= 0 or timeout_keep_alive < 1:
-        raise UserError("--body-timeout and --timeout-keep-alive must be positive")
-    if not 0 <= batch_wait_ms <= 1000:
-        raise UserError("--batch-wait-ms must be between 0 and 1000")
+    settings = _serve_settings(max_batch, max_text_length, batch_wait_ms, micro_batching, max_body_bytes, body_timeout)
+    if timeout_keep_alive < 1:
+        raise UserError("--timeout-keep-alive must be positive")
     if not 0 <= port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, not {port}")
     if workers is not None and workers < 1:
@@ -101,7 +100,7 @@ def serve_command(
     import uvicorn
 
     from tweetsent.inference.classifier import Classifier
-    from tweetsent.inference.server import ServeSettings, create_app
+    from tweetsent.inference.server import create_app
 
     # With several workers each loads its own; this load checks the model (a damaged folder is one line here,
     # not a failure in every worker) and names it.
@@ -110,23 +109,10 @@ def serve_command(
     n_workers = workers if workers is not None else default_serve_workers(classifier.device)
     if n_workers == 1:
         classifier.predict(["warm up"])  # the first pass builds lookup tables: not on a client's time
-    settings = ServeSettings(max_batch, max_text_length, batch_wait_ms, micro_batching, max_body_bytes, body_timeout)
     _check_port(host, port)  # a port in use is one line, before anything says "serving"
-    band = f", neutral band {classifier.neutral_margin:.3f}" if classifier.neutral_margin else ""
-    batching = f"micro-batching (wait ≤ {batch_wait_ms:g} ms)" if micro_batching else "no micro-batching"
-    processes = f"{n_workers} worker" + ("s" if n_workers > 1 else "")
-    err_console.print(
-        f"serving {classifier.name}{band} on http://{host}:{port} ({batching}, {processes}); API docs at /docs",
-        highlight=False,
-        soft_wrap=True,
-    )
-    options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "access_log": access_log,
-        "log_level": "info",
-        "timeout_keep_alive": timeout_keep_alive,
-    }
+    _announce(classifier, f"http://{host}:{port}", settings, n_workers)
+    options: dict[str, Any] = {"host": host, "port": port, "access_log": access_log, "log_level": "info"}
+    options["timeout_keep_alive"] = timeout_keep_alive
     try:
         if n_workers == 1:
             uvicorn.run(create_app(classifier, settings), **options)
@@ -135,6 +121,33 @@ def serve_command(
             _serve_workers(n_workers, run_dir, settings, load, options)
     except OSError as e:  # port taken, address not available
         raise UserError(f"cannot serve on {host}:{port} ({e.strerror or e})") from None
+
+
+def _announce(classifier: Any, url: str, settings: Any, n_workers: int) -> None:
+    band = f", neutral band {classifier.neutral_margin:.3f}" if classifier.neutral_margin else ""
+    wait = settings.batch_wait_ms
+    batching = f"micro-batching (wait ≤ {wait:g} ms)" if settings.micro_batching else "no micro-batching"
+    processes = f"{n_workers} worker" + ("s" if n_workers > 1 else "")
+    err_console.print(
+        f"serving {classifier.name}{band} on {url} ({batching}, {processes}); API docs at /docs",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _serve_settings(
+    max_batch: int, max_text: int, wait_ms: float, micro_batching: bool, max_body: int, body_timeout: float
+) -> Any:
+    """The server's limits, checked: a bad one is a one-line error before the model loads."""
+    from tweetsent.inference.server import ServeSettings
+
+    if max_batch < 1 or max_text < 1 or max_body < 1:
+        raise UserError("--max-batch, --max-text-length and --max-body-bytes must be at least 1")
+    if body_timeout <= 0:
+        raise UserError("--body-timeout must be positive")
+    if not 0 <= wait_ms <= 1000:
+        raise UserError("--batch-wait-ms must be between 0 and 1000")
+    return ServeSettings(max_batch, max_text, wait_ms, micro_batching, max_body, body_timeout)
 
 
 def default_serve_workers(device: str = "cpu") -> int:

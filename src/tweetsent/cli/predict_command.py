@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tweetsent.cli.app import app, err_console
-from tweetsent.cli.inference_commands import Device, NeutralMargin, Precision, TextColumn
+from tweetsent.cli.inference_commands import Device, NeutralMargin, Precision, Runtime, TextColumn
 from tweetsent.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -47,25 +47,32 @@ def split_model_argument(arguments: list[str]) -> tuple[Path | None, list[str]]:
     return None, arguments
 
 
+Arguments = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="[RUN_DIR] TEXT ...: a run directory (or its model/ folder; default: the packaged model), then tweets "
+        "to classify",
+        show_default=False,
+        metavar="[RUN_DIR] [TEXT]...",
+    ),
+]
+InputFile = Annotated[
+    str | None,
+    typer.Option("--input", "-i", help="a file of tweets: one per line, CSV, TSV, JSONL or Parquet; - for stdin"),
+]
+InputFormat = Annotated[
+    str | None, typer.Option("--input-format", help="lines, csv, tsv, jsonl or parquet (default: from the file name)")
+]
+MaxInputMb = Annotated[
+    int, typer.Option(help="refuse a .gz/.zip that decompresses to more (default: 100x its size, at least 1 GB)")
+]
+
+
 @app.command("predict")
 def predict_command(
-    arguments: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="[RUN_DIR] TEXT ...: a run directory (or its model/ folder; default: the packaged model), "
-            "then tweets to classify",
-            show_default=False,
-            metavar="[RUN_DIR] [TEXT]...",
-        ),
-    ] = None,
-    input_file: Annotated[
-        str | None,
-        typer.Option("--input", "-i", help="a file of tweets: one per line, CSV, TSV, JSONL or Parquet; - for stdin"),
-    ] = None,
-    input_format: Annotated[
-        str | None,
-        typer.Option("--input-format", help="lines, csv, tsv, jsonl or parquet (default: from the file name)"),
-    ] = None,
+    arguments: Arguments = None,
+    input_file: InputFile = None,
+    input_format: InputFormat = None,
     text_column: TextColumn = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, jsonl or parquet")] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (atomically), not stdout")] = None,
@@ -74,21 +81,13 @@ def predict_command(
     encoding_errors: Annotated[
         str, typer.Option(help="strict: a byte that is not UTF-8 is an error naming its line; replace: replace it")
     ] = "strict",
-    max_input_mb: Annotated[
-        int, typer.Option(help="refuse a .gz/.zip that decompresses to more (default: 100x its size, at least 1 GB)")
-    ] = 0,
+    max_input_mb: MaxInputMb = 0,
     neutral_margin: NeutralMargin = None,
     batch_size: Annotated[int | None, typer.Option(help="tweets per forward pass [default: the model's]")] = None,
     device: Device = "auto",
     precision: Precision = "auto",
     progress: Annotated[bool, typer.Option(help="show a progress bar on large inputs")] = True,
-    runtime: Annotated[
-        str,
-        typer.Option(
-            help="torch, onnx (after `tweetsent export`), numpy (a `bag` model, such as the packaged one), or auto: "
-            "the ONNX export if there is one, else numpy for small inputs"
-        ),
-    ] = "auto",
+    runtime: Runtime = "auto",
 ) -> None:
     """Classify tweets given as arguments, in a file, or on stdin; print or write labels and probabilities. Without
     a run directory, the model that ships with tweetsent answers."""

@@ -71,18 +71,14 @@ def evaluate_file(
     options: ReadOptions,
     *,
     name: str | None = None,
-    neutral_margin: float | None = None,
-    device: str | None = None,
-    precision: str = "auto",
-    runtime: str = "auto",
+    **load: Any,
 ) -> tuple[dict[str, Any], Path]:
     """Metrics of the model on a labelled file, with and without its neutral band, written with a confusion
     plot per decision rule and the accuracy-against-margin plot into RUN_DIR/eval/NAME/ (the packaged model, `run_dir`
-    None: runs/packaged/eval/NAME/ under the working folder). Returns the metrics and that folder."""
+    None: runs/packaged/eval/NAME/ under the working folder). Returns the metrics and that folder. `load`: how to
+    load the model (Classifier.load's options: neutral_margin, device, precision, runtime)."""
     resolve_model_dir(run_dir)  # a wrong run directory is reported first, ...
-    classifier = Classifier.load(
-        run_dir, device=device, neutral_margin=neutral_margin, precision=precision, runtime=runtime
-    )
+    classifier = Classifier.load(run_dir, **load)
     labelled = read_labelled(data, options, classifier.labels)
     probs = classifier.predict_proba(labelled.rows.texts)
     labels, space, gold = classifier.labels, labelled.space, labelled.gold

@@ -91,8 +91,6 @@ SAMPLE = (
 def export_onnx(folder: Path, quantize: str = "none", sample: Sequence[str] | None = None) -> dict[str, Any]:
     """Export the model folder's network to ONNX (optionally int8), verify it on `sample` (default: SAMPLE) and
     record it; returns the record written to config.json."""
-    import torch
-
     from tweetsent.models.artifact import Artifact, load_artifact
     from tweetsent.models.families import FAMILIES
     from tweetsent.models.families.base import predict_split
@@ -112,23 +110,10 @@ def export_onnx(folder: Path, quantize: str = "none", sample: Sequence[str] | No
     reference = predict_split(artifact.model, split, artifact.max_length)
     with atomic_dir(folder / EXPORT_DIR) as tmp:
         path = tmp / MODEL_FILE
-        ids, lengths = next(by_length(split, 2, artifact.max_length))[1:]
-        with _quiet(), torch.inference_mode():
-            try:
-                torch.onnx.export(
-                    artifact.model,
-                    (torch.from_numpy(ids.astype(np.int64)), torch.from_numpy(lengths.astype(np.int64))),
-                    str(path),
-                    input_names=["ids", "lengths"],
-                    output_names=["logits"],
-                    dynamic_axes={"ids": {0: "batch", 1: "length"}, "lengths": {0: "batch"}, "logits": {0: "batch"}},
-                    opset_version=OPSET,
-                    dynamo=False,
-                )
-            except Exception as e:  # an operator the exporter does not know: one line, not its traceback
-                raise UserError(
-                    f"{folder}: {artifact.name} cannot be exported to ONNX ({str(e).splitlines()[0]})"
-                ) from None
+        with _quiet():
+            _trace(
+                artifact.model, next(by_length(split, 2, artifact.max_length))[1:], path, f"{folder}: {artifact.name}"
+            )
             if optimizer is not None:
                 _optimize(path, optimizer)
             if quantize == "int8":
@@ -151,6 +136,27 @@ def export_onnx(folder: Path, quantize: str = "none", sample: Sequence[str] | No
     }
     write_export(folder, record)
     return record
+
+
+def _trace(model: Any, batch: tuple[np.ndarray, np.ndarray], path: Path, what: str) -> None:
+    """torch.onnx.export of `model` traced on one batch (ids, lengths), batch size and length left dynamic."""
+    import torch
+
+    ids, lengths = (torch.from_numpy(a.astype(np.int64)) for a in batch)
+    try:
+        with torch.inference_mode():
+            torch.onnx.export(
+                model,
+                (ids, lengths),
+                str(path),
+                input_names=["ids", "lengths"],
+                output_names=["logits"],
+                dynamic_axes={"ids": {0: "batch", 1: "length"}, "lengths": {0: "batch"}, "logits": {0: "batch"}},
+                opset_version=OPSET,
+                dynamo=False,
+            )
+    except Exception as e:  # an operator the exporter does not know: one line, not its traceback
+        raise UserError(f"{what} cannot be exported to ONNX ({str(e).splitlines()[0]})") from None
 
 
 def verify(reference: np.ndarray, probs: np.ndarray, quantize: str) -> dict[str, Any]:
