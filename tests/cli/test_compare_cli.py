@@ -217,7 +217,7 @@ def test_report_html_has_every_row_and_image(compared: dict[str, Any]) -> None:
     cross_name = results["sets"][-1]["name"]
     assert set(figures) == {
         "confusion:test", "confusion:test_seed", f"confusion:{cross_name}", "curves_steps", "curves_time", "accuracy",
-        "word_map",
+        "accuracy_speed", "word_map",
     }  # fmt: skip
     assert len(page.images) == len(figures)
     for src in page.images:  # self-contained: every image is an embedded PNG

@@ -47,6 +47,10 @@ def draw_figures(
             images / "accuracy_binary.png",
         )  # fmt: skip
         figures["accuracy"] = "images/accuracy_binary.png"
+    scored = [s.name for s in sets if s.kind != "val" and any(e["scores"].get(s.name) for e in everything)]
+    if scored:
+        compare_plots.accuracy_speed(everything, scored, images / "accuracy_speed.png")
+        figures["accuracy_speed"] = "images/accuracy_speed.png"
     word_map = _word_map(entries, dataset, images / "word_map.png")
     if word_map:
         figures["word_map"] = "images/word_map.png"

@@ -175,6 +175,41 @@ def binary_accuracy(
     return drawn
 
 
+def best_at_each_speed(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the points (speed, score) no other point beats on both (faster and at least as good, or as fast
+    and better), from the fastest to the slowest: the best choice at each speed."""
+    order = sorted(range(len(points)), key=lambda i: (-points[i][0], -points[i][1]))
+    front: list[int] = []
+    for i in order:
+        if not front or points[i][1] > points[front[-1]][1]:
+            front.append(i)
+    return front
+
+
+def accuracy_speed(everything: list[dict[str, Any]], sets: list[str], path: Path) -> None:
+    """Macro-F1 on each set against prediction tweets/s (log scale): one point per model and baseline, the best
+    choices at each speed joined."""
+    fig, axes = plt.subplots(1, len(sets), figsize=(6.2 * len(sets), 4.6), squeeze=False)
+    for ax, name in zip(axes[0], sets, strict=True):
+        shown = [e for e in everything if e.get("predict_tweets_per_second") and e["scores"].get(name)]
+        points = [(float(e["predict_tweets_per_second"]), float(e["scores"][name]["macro_f1"])) for e in shown]
+        for i, (e, (x, y)) in enumerate(zip(shown, points, strict=True)):
+            baseline = e.get("kind") == "baseline"
+            colour = "0.45" if baseline else COLOURS[i % len(COLOURS)]
+            ax.scatter([x], [y], color=colour, marker="s" if baseline else "o", s=36, zorder=3)
+            ax.annotate(e["name"], (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+        front = best_at_each_speed(points)
+        if len(front) > 1:
+            ax.plot([points[i][0] for i in front], [points[i][1] for i in front], color="0.3", lw=1, ls="--", zorder=2)
+        ax.set_xscale("log")
+        ax.set_xlabel("prediction speed (tweets/s, log scale)")
+        ax.set_ylabel("macro-F1")
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
 def _binary_during(
     ax: Any,
     during: list[tuple[int, str, dict[str, np.ndarray]]],

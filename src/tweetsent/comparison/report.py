@@ -384,6 +384,14 @@ def _figure_blocks(
                 " and the published results (" + ", ".join(f"{n} {acc:.1%}" for n, acc in published["results"]) + ")"
             )
         out.append(Image(figures["accuracy"], "binary accuracy against published results", caption + "."))
+    if "accuracy_speed" in figures:
+        out.append(Heading("Accuracy against speed"))
+        caption = (
+            "Macro-F1 on each scored set against prediction tweets/s (raw text to probabilities, log scale): circles "
+            "are models, grey squares baselines; the dashed line joins the best choice at each speed (nothing "
+            "faster scores higher). One seed per model."
+        )
+        out.append(Image(figures["accuracy_speed"], "macro-F1 against prediction speed", caption))
     if "word_map" in figures and results.get("word_map"):
         w = results["word_map"]
         corr = w.get("share_correlation") or [None, None]
