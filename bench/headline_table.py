@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,17 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"| {entry['name']} | " + " | ".join([*cells, _seeds(entry)]) + " |")
     when = results.get("created", "")
     lines.append("")
-    lines.append(f"Macro-F1 over every label of each set; `{results.get('command', 'tweetsent compare')}`, {when}.")
+    lines.append(
+        f"Macro-F1 over every label of each set; `{portable(results.get('command', 'tweetsent compare'))}`, {when}."
+    )
     return "\n".join(lines)
+
+
+def portable(command: str) -> str:
+    """The command as a reader would type it: the output folder is theirs to name (RUN_DIR), and the data files
+    beside the checkout are named from it (../shared/...), not from this machine's root."""
+    command = re.sub(r"--out \S+", "--out RUN_DIR", command)
+    return re.sub(r"(?<=\s)/\S*?/shared/", "../shared/", command)
 
 
 def write_readme(readme: Path, text: str) -> None:

@@ -27,7 +27,7 @@ def _results(tmp_path: Path) -> dict:
     f1 = lambda x: {"macro_f1": x}  # noqa: E731
     return {
         "created": "2026-01-01 10:00 UTC",
-        "command": "tweetsent compare --out X",
+        "command": "tweetsent compare --eval-data /srv/x/shared/data/a.csv --out runs/compare-1",
         "sets": [{"name": n} for n in ("val", "test", "semeval2016_task4a-test", "sanders_twitter_corpus-full-corpus")],
         "baselines": [
             {
@@ -60,7 +60,7 @@ def test_the_table_has_every_entry_its_figures_and_seeds(tmp_path: Path) -> None
     assert lines[0].startswith("|  | Sentiment140 test (498) | SemEval-2016 test (1,797) | Sanders (3,429) |")
     assert "| VADER lexicon | 0.722 | 0.458 | — | 10,000 | none (a lexicon) |" in lines
     assert "| bert (bert-hand) | 0.712 | 0.588 | 0.531 | 43 | 7 |" in lines
-    assert "`tweetsent compare --out X`, 2026-01-01 10:00 UTC." in text
+    assert "`tweetsent compare --eval-data ../shared/data/a.csv --out RUN_DIR`, 2026-01-01 10:00 UTC." in text
 
 
 def test_write_replaces_only_the_marked_table(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # that memory stays flat and a progress bar moves.
 CHUNK = 16_384
 # Tweets per forward pass by model family (default 512): a transformer's cost grows with the longest tweet of a
-# batch, so smaller length-sorted batches pad less (bench/predict_throughput.py --batch-sizes).
+# batch, so smaller length-sorted batches pad less (docs/benchmarks.md, "Runtimes").
 BATCH_SIZES = {"pretrained": 64}
 
 
