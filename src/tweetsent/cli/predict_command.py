@@ -102,9 +102,8 @@ def predict_command(
     if output is not None:
         check_writable(output)  # ... and an output that cannot be written before anything is computed
     stream = _open_input(input_file, input_format, text_column, encoding, encoding_errors, max_input_mb)
-    if runtime == "auto" and stream is not None and (stream.size or 0) >= TORCH_FROM_BYTES:
-        runtime = "torch-unless-exported"
-    classifier = _load(run_dir, runtime, device, batch_size, neutral_margin, precision)
+    large = stream is not None and (stream.size or 0) >= TORCH_FROM_BYTES
+    classifier = _load(run_dir, runtime, device, batch_size, neutral_margin, precision, large)
     out = _file(output, fmt, classifier, _identity(stream, classifier, fmt) if stream else {}, resume=resume)
     try:
         if stream is None:
@@ -171,12 +170,13 @@ def _load(
     batch_size: int | None,
     neutral_margin: float | None,
     precision: str,
+    large: bool,
 ) -> Classifier:
     from tweetsent.core.model_folder import read_model_config, resolve_model_dir
     from tweetsent.inference.classifier import Classifier
 
-    if runtime == "torch-unless-exported":  # a large input: NumPy's quick start matters less than its speed
-        runtime = "auto" if "export" in read_model_config(resolve_model_dir(run_dir)) else "torch"
+    if runtime == "auto" and large and "export" not in read_model_config(resolve_model_dir(run_dir)):
+        runtime = "torch"  # a large input: NumPy's quick start matters less than PyTorch's speed
     classifier = Classifier.load(
         run_dir,
         device=device,

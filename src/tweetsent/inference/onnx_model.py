@@ -119,7 +119,8 @@ def export_onnx(folder: Path, quantize: str = "none", sample: Sequence[str] | No
             if quantize == "int8":
                 _quantize(path)
         try:
-            probs = _run(path, artifact.encoder, texts, artifact.max_length)
+            # Through the runtime's own tokenizer path, so the check covers what `--runtime onnx` runs.
+            probs = _run(path, PieceTexts(folder, artifact.config), texts, artifact.max_length)
         except Exception as e:  # a graph that traced shapes it should not have: it fails on other lengths
             raise UserError(
                 f"{folder}: the ONNX export of {artifact.name} does not run ({str(e).splitlines()[0]})"
