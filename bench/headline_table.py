@@ -23,8 +23,8 @@ TITLES = {
     "semeval2016_task4a-test": "SemEval-2016 test (1,797)",
     "sanders_twitter_corpus-full-corpus": "Sanders (3,429)",
 }
-# Baselines without randomness in their fit: no seed to state.
-DETERMINISTIC = {"vader": "none (a lexicon)", "tfidf": "none (convex fit)"}
+# The seeds column of the baselines: two have no randomness in their fit, fastText is one seeded fit.
+DETERMINISTIC = {"vader": "none (a lexicon)", "tfidf": "none (convex fit)", "fasttext": "one fit, fixed seed"}
 
 
 def _seeds(entry: dict[str, Any]) -> str:
@@ -42,6 +42,14 @@ def _seeds(entry: dict[str, Any]) -> str:
     return "?"
 
 
+def _figure(metrics: dict[str, Any] | None) -> str:
+    """Macro-F1, with its standard deviation where it is a mean over seeds."""
+    if not metrics:
+        return "—"
+    sd = (metrics.get("sd") or {}).get("macro_f1")
+    return f"{metrics['macro_f1']:.3f}" + ("" if sd is None else f" ± {sd:.3f}")
+
+
 def table(results: dict[str, Any]) -> str:
     """The markdown table: one row per model and baseline, macro-F1 per set, tweets/s, seeds."""
     names = {s["name"] for s in results["sets"]}
@@ -49,14 +57,15 @@ def table(results: dict[str, Any]) -> str:
     header = ["", *(TITLES[s] for s in sets), "predicts (tweets/s)", "seeds"]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 2) + "---|"]
     for entry in [*results["baselines"], *results["models"]]:
-        cells = [f"{entry['scores'][s]['macro_f1']:.3f}" if s in entry["scores"] else "—" for s in sets]
+        cells = [_figure(entry["scores"].get(s)) for s in sets]
         speed = entry.get("predict_tweets_per_second")
         cells.append(f"{speed:,.0f}" if speed else "—")
         lines.append(f"| {entry['name']} | " + " | ".join([*cells, _seeds(entry)]) + " |")
     when = results.get("created", "")
     lines.append("")
     lines.append(
-        f"Macro-F1 over every label of each set; `{portable(results.get('command', 'tweetsent compare'))}`, {when}."
+        "Macro-F1 over every label of each set; mean ± sample standard deviation where a row has several seeds "
+        f"(its speed is its first seed's); `{portable(results.get('command', 'tweetsent compare'))}`, {when}."
     )
     return "\n".join(lines)
 

@@ -63,6 +63,13 @@ def test_the_table_has_every_entry_its_figures_and_seeds(tmp_path: Path) -> None
     assert "`tweetsent compare --eval-data ../shared/data/a.csv --out RUN_DIR`, 2026-01-01 10:00 UTC." in text
 
 
+def test_a_row_over_seeds_shows_its_mean_spread_and_seeds(tmp_path: Path) -> None:
+    results = _results(tmp_path)
+    spread = {"macro_f1": 0.6, "sd": {"macro_f1": 0.0141}}
+    results["models"][0] |= {"seeds": [0, 1], "scores": {"test": spread}}
+    assert "| bert (bert-hand) | 0.600 ± 0.014 | — | — | 43 | 0, 1 |" in _script().table(results).splitlines()
+
+
 def test_write_replaces_only_the_marked_table(tmp_path: Path) -> None:
     script = _script()
     readme = tmp_path / "README.md"

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser import measure
 from tweetsent.comparison.report import pct
 from tweetsent.data.dataset import SENTIMENT140_REFERENCES
 
@@ -87,13 +88,13 @@ def compared(
     subset_dir: Path, caches: Path, cross_file: Path, transfer_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
     """`compare --models lstm,bilstm` with a budget that stops both long before their (many) epochs, a
-    cross-domain file, and the three-class recipe (--transfer-data)."""
+    cross-domain file, and the three-class recipe (--transfer-data) with two seeds."""
     from tweetsent.cli.main import run
 
     out = tmp_path_factory.mktemp("compare") / "out"
     args = ["compare", "--models", ",".join(MODELS), "--budget-minutes", "0.12", "--epochs", "100"]
     args += ["--val-size", str(VAL_SIZE), "--out", str(out), "--data-dir", str(subset_dir), "--no-progress"]
-    args += ["--eval-data", str(cross_file), "--transfer-data", str(transfer_file)]
+    args += ["--eval-data", str(cross_file), "--transfer-data", str(transfer_file), "--transfer-seeds", "2"]
     with pytest.MonkeyPatch.context() as mp:
         _use(mp, caches)
         mp.setattr("sys.argv", ["tweetsent", *args])
@@ -156,10 +157,48 @@ def test_the_three_class_recipe_adds_transferred_models_and_an_ensemble(compared
     assert "ensemble" in (compared["out"] / "report.md").read_text()
 
 
+def test_the_three_class_rows_give_the_mean_and_spread_of_their_seeds(compared: dict[str, Any]) -> None:
+    """--transfer-seeds 2: each three-class row is two runs (seeds 0 and 1, the second in NAME-seed1, warm-started
+    from the one Sentiment140 run), shown as their mean and standard deviation; each seed's figures kept."""
+    results = compared["results"]
+    study = [m for m in results["models"] if m["model"] in MODELS and m["labels"] == ["negative", "positive"]]
+    assert [m["seeds"] for m in study] == [[0], [0]] and all("per_seed" not in m for m in study)
+    three = [m for m in results["models"] if m not in study]
+    assert len(three) == len(MODELS) + 1  # the transfer rows and the ensemble
+    for m in three:
+        assert m["seeds"] == [0, 1]
+        first, second = m["per_seed"]
+        assert Path(second["run_dir"]).name == f"{Path(first['run_dir']).name}-seed1"
+        for name, metrics in m["scores"].items():
+            a, b = first["scores"][name]["macro_f1"], second["scores"][name]["macro_f1"]
+            assert metrics["macro_f1"] == pytest.approx((a + b) / 2)
+            assert metrics["sd"]["macro_f1"] == pytest.approx(abs(a - b) / 2**0.5)
+        if m["kind"] == "ensemble":
+            continue
+        config = json.loads((Path(second["run_dir"]) / "config.json").read_text())
+        assert config["train"]["seed"] == 1 and config["train"]["init_from"].endswith(f"runs/{m['model']}")
+        # The speed is the first seed's: the second is not timed again.
+        assert m["predict_tweets_per_second"] > 0
+    report = (compared["out"] / "report.md").read_text()
+    assert "(2 seeds)" in report and " ± " in report
+
+
+def test_the_baselines_are_fitted_on_the_hand_labels_too(compared: dict[str, Any]) -> None:
+    """TF-IDF and fastText learn from data: the three-class recipe's file gets its own rows (VADER's would be the
+    same as its first)."""
+    hand = [b for b in compared["results"]["baselines"] if b["name"].endswith("(hand labels)")]
+    assert [b["model"] for b in hand] == ["tfidf", "fasttext"]
+    for b in hand:
+        assert b["labels"] == ["negative", "neutral", "positive"]
+        assert b["train_tweets"] == 54  # the hand-labelled file's 60 tweets less its 10 % validation split
+        assert b["scores"]["test"]["macro_f1"] is not None
+    assert "fastText 1-2 grams (hand labels)" in (compared["out"] / "report.md").read_text()
+
+
 def test_budgeted_models_and_baselines_in_results(compared: dict[str, Any]) -> None:
     results = compared["results"]
     assert [m["model"] for m in results["models"]][: len(MODELS)] == list(MODELS)
-    assert [b["model"] for b in results["baselines"]] == ["tfidf", "fasttext", "vader"]
+    assert [b["model"] for b in results["baselines"]] == ["tfidf", "fasttext", "vader", "tfidf", "fasttext"]
     for m in results["models"][: len(MODELS)]:
         # The budget, not the 100 epochs, ended each run; its artifacts are all there.
         assert m["budget_minutes"] == pytest.approx(0.06)
@@ -203,8 +242,15 @@ def test_report_html_has_every_row_and_image(compared: dict[str, Any]) -> None:
     entries = results["models"] + results["baselines"]
     assert len(main) - 1 == len(entries) + len(PUBLISHED)
     for m in results["models"]:
-        assert rows[m["name"]][1] == pct(m["scores"]["test"]["accuracy"])
-        assert rows[m["name"]][4] == pct(m["scores"]["test"]["accuracy_binary"])
+        test = m["scores"]["test"]
+        if len(m["seeds"]) == 1:
+            assert rows[m["name"]][1] == pct(test["accuracy"])
+            assert rows[m["name"]][4] == pct(test["accuracy_binary"])
+        else:  # mean ± sd over the seeds
+            row = rows[f"{m['name']} ({len(m['seeds'])} seeds)"]
+            sd = test["sd"]["accuracy"] * 100
+            assert row[1] == f"{test['accuracy'] * 100:.2f} ± {sd:.2f} %"
+            assert row[2] == f"{test['macro_f1']:.3f} ± {test['sd']['macro_f1']:.3f}"
     for b in results["baselines"]:
         assert rows[f"{b['name']} (baseline)"][4] == pct(b["scores"]["test"]["accuracy_binary"])
     for name, acc in PUBLISHED:
@@ -230,6 +276,26 @@ def test_report_html_has_every_row_and_image(compared: dict[str, Any]) -> None:
         assert entry["name"] in md
     assert results["command"].startswith("tweetsent compare --models lstm,bilstm")
     assert results["command"] in md and results["versions"]["torch"] in md
+
+
+def test_report_html_opens_well_in_a_browser(compared: dict[str, Any], tmp_path: Path) -> None:
+    """Headless Chromium at 1280 px: the page renders, every image loads, and the page has no horizontal scroll
+    (wide tables scroll inside their own box)."""
+    shown = measure(compared["out"] / "report.html", tmp_path)
+    assert shown["text"] > 1000 and shown["tables"] >= 4
+    assert shown["images"] == len(compared["results"]["figures"]) and shown["loaded"] == shown["images"]
+    assert shown["scroll_width"] <= shown["client_width"]
+
+
+def test_the_browser_check_sees_a_broken_image_and_a_page_too_wide(tmp_path: Path) -> None:
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body><p>text</p><img src="data:image/png;base64,AAAA" alt="broken">'
+        '<div style="width: 2000px">wide</div></body></html>'
+    )
+    shown = measure(page, tmp_path)
+    assert shown["images"] == 1 and shown["loaded"] == 0
+    assert shown["scroll_width"] > shown["client_width"]
 
 
 def test_compare_of_finished_runs_reuses_them(

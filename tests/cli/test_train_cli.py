@@ -63,3 +63,33 @@ def test_a_labelled_file_trains_with_the_small_preset_unless_told(run_cli: Cli, 
         config = json.loads((tmp_path / out / "config.json").read_text())["train"]
         assert config["preset"] == (preset or "small")
         assert config["class_weights"] == ("balanced" if preset is None else None)
+
+
+def test_seeds_train_one_run_each_and_summarize_them(run_cli: Cli, tmp_path: Path) -> None:
+    """`train --seeds 2`: OUT/seed3 and OUT/seed4 (from --seed 3), each an ordinary run with its seed, and
+    OUT/seeds.json with the mean and sample standard deviation of their figures; the same command again keeps
+    the finished runs."""
+    import json
+
+    rows = [f"{w} {w} day {i},{label}" for label, w in (("positive", "love"), ("negative", "hate")) for i in range(30)]
+    data = tmp_path / "hand.csv"
+    data.write_text("text,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "runs"
+    args = ["train", "lstm", "--data", str(data), "--out", str(out), "--seeds", "2", "--seed", "3", "--max-steps", "3"]
+    args += ["--batch-size", "8", "--precision", "32-true", "--no-progress", "--min-count", "1"]
+    code, stdout, err = run_cli(*args)
+    assert code == 0, err
+    assert "mean ± sd over seeds 3, 4" in stdout
+    summaries = []
+    for seed in (3, 4):
+        assert json.loads((out / f"seed{seed}" / "config.json").read_text())["train"]["seed"] == seed
+        summaries.append(json.loads((out / f"seed{seed}" / "summary.json").read_text()))
+    result = json.loads((out / "seeds.json").read_text())
+    assert result["seeds"] == [3, 4] and result["runs"] == [str(out / "seed3"), str(out / "seed4")]
+    a, b = (s["val"]["accuracy"] for s in summaries)
+    assert result["val"]["accuracy"] == pytest.approx((a + b) / 2)
+    assert result["val"]["sd"]["accuracy"] == pytest.approx(abs(a - b) / 2**0.5)
+    code, stdout, err = run_cli(*args)
+    assert code == 0 and stdout.count("finished run in") == 2
+    code, _, err = run_cli("train", "lstm", "--data", str(data), "--out", str(tmp_path / "none"), "--seeds", "0")
+    assert code == 2 and "--seeds must be at least 1" in err

@@ -95,7 +95,7 @@ def test_fasttext_on_three_classes_scores_every_set(tmp_path: Path, sorted_by_la
     data = write_csv(tmp_path / "hand.csv", sorted(rows) if sorted_by_label else rows, header=["label", "text"])
     dataset = load_dataset(DataConfig(data=(str(data),), min_count=1))
     sets = score_sets(dataset, [], ReadOptions())
-    entry = baseline_entry("fasttext", dataset, sets, ["x"], options(tmp_path))
+    entry = baseline_entry("fasttext", dataset, sets, [(["x"], False)], options(tmp_path))
     assert entry["labels"] == ["negative", "neutral", "positive"] and entry["predict_tweets_per_second"] > 0
     assert entry["scores"]["val"]["accuracy"] > 0.8 and entry["scores"]["val"]["loss"] is not None
 
@@ -125,13 +125,41 @@ def test_fasttext_reads_its_training_file_shuffled(tmp_path: Path, monkeypatch: 
     assert runs > len(labels) / 4  # sorted, there would be one
 
 
+def test_fasttext_autotune_searches_on_the_validation_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--ft-autotune N: fastText's own search, given the validation split as its file and N seconds; the settings
+    it chose are reported, and the cache tells a tuned fit from a default one."""
+    import fasttext
+
+    from tests.training.test_any_data import labelled_rows, write_csv
+    from tweetsent.data.dataset import DataConfig, load_dataset
+
+    rows = labelled_rows({"negative": 60, "neutral": 60, "positive": 60}, seed=0)
+    dataset = load_dataset(DataConfig(data=(str(write_csv(tmp_path / "s.csv", rows, header=["label", "text"])),)))
+    calls: list[dict[str, Any]] = []
+    train = fasttext.train_supervised
+
+    def spy(input: str, **kwargs: Any) -> Any:
+        if "autotuneValidationFile" in kwargs:
+            validation = Path(kwargs["autotuneValidationFile"]).read_text().splitlines()
+            calls.append({"validation": len(validation), "seconds": kwargs["autotuneDuration"]})
+        return train(input=input, **kwargs)
+
+    monkeypatch.setattr(fasttext, "train_supervised", spy)
+    sets = score_sets(dataset, [], ReadOptions())
+    tuned = baseline_entry("fasttext", dataset, sets, [(["x"], False)], CompareOptions(out=tmp_path, ft_autotune=2))
+    assert calls == [{"validation": len(dataset["val"]), "seconds": 2}]
+    assert set(tuned["autotuned"]) == {"wordNgrams", "dim", "epoch", "lr", "minCount"}
+    plain = baseline_entry("fasttext", dataset, sets, [(["x"], False)], options(tmp_path))
+    assert not plain["cached"] and "autotuned" not in plain and len(calls) == 1
+
+
 def options(tmp_path: Path, refresh: bool = False) -> CompareOptions:
     return CompareOptions(out=tmp_path, refresh_baselines=refresh)
 
 
 def test_baseline_results_are_cached_by_data_and_sets(small_dataset: Dataset, tmp_path: Path) -> None:
     sets = score_sets(small_dataset, [], ReadOptions())
-    texts = ["so happy and great", "sad and awful day"]
+    texts = [(["so happy and great", "sad and awful day"], False)]
     first = baseline_entry("tfidf", small_dataset, sets, texts, options(tmp_path))
     assert not first["cached"] and first["scores"]["val"]["accuracy"] > 0.9  # the fixture's words separate the classes
     for name in ("test", "test_seed"):
@@ -147,7 +175,7 @@ def test_baseline_results_are_cached_by_data_and_sets(small_dataset: Dataset, tm
 
 def test_vader_needs_no_training(small_dataset: Dataset, tmp_path: Path) -> None:
     sets = score_sets(small_dataset, [], ReadOptions())
-    result = baseline_entry("vader", small_dataset, sets, ["hello"], options(tmp_path))
+    result = baseline_entry("vader", small_dataset, sets, [(["hello"], False)], options(tmp_path))
     assert result["train_tweets"] == 0 and result["scores"]["test"]["loss"] is None
     assert sum(map(sum, result["scores"]["test"]["confusion"])) == len(small_dataset["test"])
 
@@ -172,7 +200,7 @@ def test_a_new_baseline_reports_its_own_numbers(
 
     monkeypatch.setattr("tweetsent.comparison.scoring.BASELINES", baselines_module.BASELINES)
     sets = score_sets(small_dataset, [], ReadOptions())
-    entry = baseline_entry("always-positive", small_dataset, sets, ["x"], options(tmp_path))
+    entry = baseline_entry("always-positive", small_dataset, sets, [(["x"], False)], options(tmp_path))
     val = entry["scores"]["val"]
     assert entry["name"] == "always positive" and val["labels"] == ["negative", "positive"]
     assert all(row[0] == 0 for row in val["confusion"])  # never negative: its own answers, not VADER's

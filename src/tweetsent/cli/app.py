@@ -41,9 +41,21 @@ def metrics_table(title: str, rows: list[tuple[str, dict[str, Any]]]) -> Table:
     for column in ("", "loss", "accuracy", "binary acc.", "macro-F1", "macro-recall"):
         table.add_column(column, justify="right")
     for name, m in rows:
-        loss = "—" if m.get("loss") is None else f"{m['loss']:.4f}"
-        recall = "—" if m.get("macro_recall") is None else f"{m['macro_recall']:.3f}"
-        table.add_row(name, loss, pct(m["accuracy"]), pct(m.get("accuracy_binary")), f"{m['macro_f1']:.3f}", recall)
+        sd = m.get("sd") or {}  # over seeds (`train --seeds`)
+
+        def spread(key: str, scale: float = 1.0, digits: int = 3, m: dict[str, Any] = m, sd: dict = sd) -> str:
+            return "" if sd.get(key) is None else f" ± {sd[key] * scale:.{digits}f}"
+
+        loss = "—" if m.get("loss") is None else f"{m['loss']:.4f}" + spread("loss", digits=4)
+        recall = "—" if m.get("macro_recall") is None else f"{m['macro_recall']:.3f}" + spread("macro_recall")
+        table.add_row(
+            name,
+            loss,
+            pct(m["accuracy"]) + spread("accuracy", 100, 2),
+            pct(m.get("accuracy_binary")) + spread("accuracy_binary", 100, 2),
+            f"{m['macro_f1']:.3f}" + spread("macro_f1"),
+            recall,
+        )
     return table
 
 

@@ -14,8 +14,10 @@ from rich.table import Table
 
 from tweetsent.cli.app import app, console, err_console
 from tweetsent.cli.options import command_with, config_options
+from tweetsent.comparison.entries import Entry, Results
+from tweetsent.core.records import given
 from tweetsent.data.dataset import DataConfig
-from tweetsent.training.config import data_config, preset_data
+from tweetsent.training.config import TrainConfig, data_config, preset_data
 
 
 def _compare(
@@ -25,18 +27,15 @@ def _compare(
     preset: str,
     budget_minutes: float | None,
     out: Path | None,
-    train_size: int | None,
-    val_size: int | None,
-    epochs: float | None,
     baselines: bool,
     refresh_baselines: bool,
+    ft_autotune: int,
     eval_data: list[str] | None,
     eval_label_map: str | None,
     transfer_data: str | None,
     transfer_scratch: str,
-    accelerator: str,
-    seed: int | None,
-    logger: str,
+    seeds: int,
+    transfer_seeds: int | None,
     runtime: str,
     progress: bool,
     **flags: Any,
@@ -54,20 +53,18 @@ def _compare(
         runs=taken,
         preset=preset,
         budget_minutes=budget_minutes,
+        train=given(TrainConfig, flags),
         out=folder,
-        train_size=train_size,
-        val_size=val_size,
-        epochs=epochs,
         baselines=baselines,
         refresh_baselines=refresh_baselines,
+        ft_autotune=ft_autotune,
         data=data_config(preset_data(preset), flags),
         eval_data=list(eval_data or []),
         eval_read=ReadOptions(label_map=eval_label_map),
         transfer_data=transfer_data,
         transfer_scratch=tuple(parse_models(transfer_scratch)) if transfer_scratch else (),
-        accelerator=accelerator,
-        seed=seed,
-        logger=logger,
+        seeds=seeds,
+        transfer_seeds=transfer_seeds,
         runtime=runtime,
         progress=progress,
     )
@@ -125,22 +122,22 @@ _PARAMS = [
         None,
     ),
     _p("out", Annotated[Path | None, typer.Option(help="report folder (default: runs/compare-DATE-TIME)")], None),
-    _p(
-        "train_size",
-        Annotated[int | None, typer.Option(help="train models and TF-IDF on a seeded subset of this size")],
-        None,
-    ),
-    _p(
-        "val_size",
-        Annotated[int | None, typer.Option(help="validate every model and baseline on a seeded subset of this size")],
-        None,
-    ),
-    _p("epochs", Annotated[float | None, typer.Option(help="epochs per model (default: the preset's)")], None),
     _p("baselines", Annotated[bool, typer.Option(help="score VADER, TF-IDF + logistic regression and fastText")], True),
     _p(
         "refresh_baselines",
         Annotated[bool, typer.Option("--refresh-baselines", help="recompute cached baseline results")],
         False,
+    ),
+    _p(
+        "ft_autotune",
+        Annotated[
+            int,
+            typer.Option(
+                "--ft-autotune",
+                help="seconds of fastText's own hyper-parameter search on the validation split (0: its defaults)",
+            ),
+        ],
+        0,
     ),
     _p(
         "eval_data",
@@ -179,12 +176,15 @@ _PARAMS = [
         ],
         "bert",
     ),
-    _p("accelerator", Annotated[str, typer.Option(help="cpu, gpu or auto")], "auto"),
-    _p("seed", Annotated[int | None, typer.Option(help="random seed of the training runs")], None),
     _p(
-        "logger",
-        Annotated[str, typer.Option(help="Lightning loggers of the training runs: csv, tensorboard, mlflow")],
-        "csv",
+        "seeds",
+        Annotated[int, typer.Option(help="runs per model, seeds --seed, --seed + 1, ...: tables give mean ± sd")],
+        1,
+    ),
+    _p(
+        "transfer_seeds",
+        Annotated[int | None, typer.Option(help="runs per model of the three-class recipe [default: --seeds]")],
+        None,
     ),
     _p(
         "runtime",
@@ -192,7 +192,8 @@ _PARAMS = [
         "auto",
     ),
     _p("progress", Annotated[bool, typer.Option(help="show training progress bars")], True),
-    *config_options(DataConfig),
+    # train's flags, for every run trained here (--epochs, --train-size, --val-size, --seed, --accelerator, ...)
+    *config_options(TrainConfig, DataConfig, exclude=("model", "preset", "max_minutes", "init_from")),
 ]
 app.command("compare")(
     command_with(
@@ -208,15 +209,18 @@ app.command("compare")(
 _SHORT = {"tfidf": "TF-IDF+LR", "vader": "VADER"}
 
 
-def print_comparison(results: dict[str, Any]) -> None:
+def print_comparison(results: Results) -> None:
     """A terminal-sized version of the report's tables: accuracy / macro-F1 on every test and cross-domain set."""
     from tweetsent.comparison.report import DASH, num
 
     sets = [s["name"] for s in results["sets"] if s["kind"] != "val"]
 
-    def cell(entry: dict[str, Any], name: str) -> str:
+    def cell(entry: Entry, name: str) -> str:
         m = entry["scores"].get(name)
-        return DASH if m is None else f"{m['accuracy'] * 100:.1f} / {m['macro_f1']:.3f}"
+        if m is None:
+            return DASH
+        sd = (m.get("sd") or {}).get("macro_f1")
+        return f"{m['accuracy'] * 100:.1f} / {m['macro_f1']:.3f}" + ("" if sd is None else f" ± {sd:.3f}")
 
     def minutes(seconds: float | None) -> str:
         return DASH if seconds is None else f"{int(seconds // 60)}:{int(seconds % 60):02d}"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tweetsent.cli.app import app, console, err_console, print_run_summary
+from tweetsent.cli.app import app, console, err_console, metrics_table, print_run_summary
 from tweetsent.cli.options import command_with, config_options
 from tweetsent.core.errors import UserError
 from tweetsent.core.records import RecordError, from_dict, given
@@ -81,8 +82,16 @@ def _train(
     out: Path | None,
     resume: bool,
     progress: bool,
+    seeds: int = 1,
     **flags: Any,
 ) -> None:
+    if seeds != 1:
+
+        def one(run_dir: Path, again: bool, seed: int) -> None:
+            _train(model, preset, config_file, run_dir, again, progress, **{**flags, "seed": seed})
+
+        _train_seeds(model, preset, out, resume, seeds, flags, one)
+        return
     from tweetsent.data.dataset import load_dataset
     from tweetsent.training.config import make_config
     from tweetsent.training.run import check_run_dir, read_run_config, train
@@ -118,6 +127,38 @@ def _train(
         console.print(f"run written to {run_dir}")
 
 
+def _train_seeds(
+    model: str,
+    preset: str | None,
+    out: Path | None,
+    resume: bool,
+    seeds: int,
+    flags: dict[str, Any],
+    train_one: Callable[[Path, bool, int], None],
+) -> None:
+    """One run per seed (--seed, --seed + 1, ...) in OUT/seedK, then OUT/seeds.json with their mean and spread.
+    Finished seeds are kept, so the same command again (with --resume after a kill) goes on where it stopped."""
+    from tweetsent.core.runs import RunFolder
+    from tweetsent.training.seeds import SEEDS_FILE, seed_dirs, summarize_seeds
+
+    if seeds < 1:
+        raise UserError(f"--seeds must be at least 1, not {seeds}")
+    base = 0 if flags.get("seed") is None else int(flags["seed"])
+    folder = out or run_defaults(model, preset, tuple(flags["data"]) if flags.get("data") else None)[1]
+    chosen = [base + k for k in range(seeds)]
+    for seed, run_dir in zip(chosen, seed_dirs(folder, chosen), strict=True):
+        if RunFolder(run_dir).finished:
+            console.print(f"seed {seed}: finished run in {run_dir}, kept")
+            continue
+        console.print(f"seed {seed}: training into {run_dir}")
+        train_one(run_dir, resume and RunFolder(run_dir).started, seed)
+    result = summarize_seeds(folder, chosen)
+    names = ["val", *result.get("tests", [])]
+    title = f"{model}: mean ± sd over seeds {', '.join(map(str, chosen))}"
+    console.print(metrics_table(title, [(n, result[n]) for n in names if isinstance(result.get(n), dict)]))
+    console.print(f"runs written to {folder}/seed*, their summary to {folder / SEEDS_FILE}")
+
+
 _TRAIN_PARAMS = [
     _fixed("model", Annotated[str, typer.Argument(help="lstm, bilstm, pyramid, bert, or any registered model")]),
     _fixed(
@@ -138,6 +179,11 @@ _TRAIN_PARAMS = [
     ),
     _fixed("resume", Annotated[bool, typer.Option(help="continue the run in --out from its last checkpoint")], False),
     _fixed("progress", Annotated[bool, typer.Option(help="show a progress bar")], True),
+    _fixed(
+        "seeds",
+        Annotated[int, typer.Option(help="runs, seeds --seed, --seed + 1, ... (OUT/seedK); mean ± sd: OUT/seeds.json")],
+        1,
+    ),
     *config_options(TrainConfig, DataConfig, exclude=("model", "preset")),
 ]
 app.command("train")(

@@ -34,7 +34,13 @@ class Baseline(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     probabilistic: ClassVar[bool] = True  # False: its scores are no probabilities, so it reports no loss
+    learns: ClassVar[bool] = True  # False: no training (the same on any data)
     labels: LabelSet
+
+    @classmethod
+    def create(cls, autotune_seconds: int = 0) -> Baseline:
+        """The baseline as compare's options set it up (`--ft-autotune` is fastText's)."""
+        return cls()
 
     @classmethod
     def applies(cls, dataset: Dataset) -> bool:
@@ -143,6 +149,13 @@ class FastTextBaseline(Baseline):
     title = "fastText 1-2 grams"
     settings: ClassVar[dict[str, Any]] = {"wordNgrams": 2, "dim": 100, "epoch": 5, "lr": 0.1, "minCount": 1}
 
+    def __init__(self, autotune_seconds: int = 0) -> None:
+        self.autotune_seconds = autotune_seconds
+
+    @classmethod
+    def create(cls, autotune_seconds: int = 0) -> Baseline:
+        return cls(autotune_seconds)
+
     def fit(self, dataset: Dataset) -> dict[str, Any]:
         import tempfile
 
@@ -151,24 +164,38 @@ class FastTextBaseline(Baseline):
         train = dataset.for_training("train")
         start = time.perf_counter()
         self.vocab, self.cleaning, self.labels = dataset.vocab, dataset.cleaning, dataset.classes
-        lines = self.vocab.joined(train.ids, train.offsets)
-        labels = train.labels.tolist()
-        # fastText's SGD reads the file in order: a file sorted by label (Sentiment140's is) would leave it with
-        # the last class's words. A seeded shuffle first.
-        order = np.random.default_rng(0).permutation(len(lines)).tolist()
         with tempfile.TemporaryDirectory() as folder:  # fastText trains from a file of `__label__K words` lines
-            path = f"{folder}/train.txt"
-            with open(path, "w", encoding="utf-8") as f:
-                f.writelines(f"__label__{labels[i]} {lines[i]}\n" for i in order)
-            self.model = fasttext.train_supervised(input=path, verbose=0, thread=os.cpu_count() or 1, **self.settings)
+            path = self._write(train, f"{folder}/train.txt")
+            if self.autotune_seconds:  # fastText's own search, scored on the validation split
+                val = self._write(dataset.for_training("val"), f"{folder}/val.txt")
+                tuned = {"autotuneValidationFile": val, "autotuneDuration": self.autotune_seconds}
+                self.model = fasttext.train_supervised(input=path, verbose=0, thread=os.cpu_count() or 1, **tuned)
+            else:
+                self.model = fasttext.train_supervised(
+                    input=path, verbose=0, thread=os.cpu_count() or 1, **self.settings
+                )
         seconds = time.perf_counter() - start
-        return {
+        info: dict[str, Any] = {
             "train_seconds": round(seconds, 2),
             "train_tweets_per_second": round(len(train) / seconds, 1),
             "train_tweets": len(train),
             "features": len(self.model.words),
             "parameters": int(self.model.get_input_matrix().size + self.model.get_output_matrix().size),
         }
+        if self.autotune_seconds:
+            args = self.model.f.getArgs()
+            info["autotuned"] = {k: getattr(args, k) for k in ("wordNgrams", "dim", "epoch", "lr", "minCount")}
+        return info
+
+    def _write(self, split: Split, path: str) -> str:
+        """The split as `__label__K words` lines. fastText's SGD reads the file in order: a file sorted by label
+        (Sentiment140's is) would leave it with the last class's words, so the lines are shuffled (seeded)."""
+        lines = self.vocab.joined(split.ids, split.offsets)
+        labels = split.labels.tolist()
+        order = np.random.default_rng(0).permutation(len(lines)).tolist()
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(f"__label__{labels[i]} {lines[i]}\n" for i in order)
+        return path
 
     def predict_proba(
         self, texts: Sequence[str] | pa.Array, batch_size: int = 512, html_decoded: bool = False
@@ -187,6 +214,7 @@ class VaderBaseline(Baseline):
     name = "vader"
     title = "VADER lexicon"
     probabilistic = False
+    learns = False
     labels = VADER_LABELS
 
     @classmethod

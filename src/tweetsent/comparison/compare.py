@@ -15,17 +15,28 @@ import functools
 import hashlib
 import shlex
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tweetsent.comparison.baselines import BASELINES
+from tweetsent.comparison.entries import BaselineEntry, ModelEntry, Results, Scores
 from tweetsent.comparison.figures import draw_figures
 from tweetsent.comparison.options import CompareOptions
-from tweetsent.comparison.planning import DEFAULT_SEED, check_finished_run, train_models, transfer
+from tweetsent.comparison.planning import (
+    DEFAULT_SEED,
+    TrainedRun,
+    check_finished_run,
+    hand_dataset,
+    train_models,
+    transfer,
+)
 from tweetsent.comparison.scoring import (
+    Remembered,
     ScoreSet,
+    Store,
+    TimingTexts,
     baseline_entry,
     machine,
     predict_speed,
@@ -33,6 +44,7 @@ from tweetsent.comparison.scoring import (
     score_sets,
     timing_texts,
 )
+from tweetsent.comparison.seeds import combine_seeds
 from tweetsent.core.atomic import write_json
 from tweetsent.core.errors import UserError
 from tweetsent.core.records import RecordError, from_dict
@@ -41,6 +53,7 @@ from tweetsent.core.versions import package_versions
 from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.inference.classifier import Classifier
 from tweetsent.models.artifact import Predictor
+from tweetsent.models.ensemble import Ensemble
 from tweetsent.training.config import make_config
 from tweetsent.training.datamodule import chosen_rows
 
@@ -71,19 +84,25 @@ _SUMMARY_KEYS = (
 
 
 def _model_entry(
-    run_dir: Path, dataset: Dataset, sets: list[ScoreSet], texts: Sequence[str], trained_here: bool, runtime: str
-) -> dict:
+    run_dir: Path,
+    dataset: Dataset,
+    sets: list[ScoreSet],
+    texts: TimingTexts | None,
+    trained_here: bool,
+    runtime: str,
+    stores: dict[tuple[str, str], Store],
+) -> tuple[ModelEntry, Predictor]:
     # Scored and timed as `tweetsent predict` runs it (its runtime, bf16 where the hardware has it, a thread per
-    # core), with no neutral band: the models' own decisions.
+    # core), with no neutral band: the models' own decisions. Without `texts` it is not timed (a row's later seeds:
+    # the same network predicts as fast).
     classifier = Classifier.load(run_dir, neutral_margin=0.0, runtime=runtime)
     predictor: Predictor = classifier.predictor
     folder = RunFolder(run_dir)
     summary = folder.read_summary() if folder.finished else {}
     config = folder.read_config() if folder.config.is_file() else {}  # a packaged folder's is the model's
-    speed, timed = predict_speed(classifier, texts)
-    scores = score(classifier, predictor.labels, sets)
+    speed, timed, scores = _time_and_score(classifier, sets, texts, stores)
     val_summary = summary.get("val") if isinstance(summary.get("val"), dict) else None
-    entry: dict[str, Any] = {
+    entry: ModelEntry = {
         # A packaged model folder (results.json beside its weights) is named as such.
         "name": summary.get("model") or (f"packaged {predictor.name}" if folder.results.is_file() else predictor.name),
         "model": predictor.name,
@@ -92,7 +111,7 @@ def _model_entry(
         "labels": predictor.labels.to_list(),
         "run_dir": str(run_dir),
         "trained_here": trained_here,
-        **_training_sizes(config, dataset),
+        **_training_sizes(config, dataset),  # type: ignore[typeddict-item]
         **{k: summary.get(k) for k in _SUMMARY_KEYS},
         "scores": scores,
         # A run's own validation rows are those it chose; the scores' "val" are the comparison's.
@@ -104,8 +123,29 @@ def _model_entry(
         "versions": config.get("versions", {}),
         "split_note": _split_note(config, dataset),
     }
-    entry["_predictor"] = predictor  # for the word map; dropped before results.json
-    return entry
+    return entry, predictor
+
+
+def _time_and_score(
+    classifier: Classifier, sets: list[ScoreSet], texts: TimingTexts | None, stores: dict[tuple[str, str], Store]
+) -> tuple[float | None, int, Scores]:
+    """Prediction speed (timed first, on the model as it is) and scores. A model's probabilities are kept by text
+    (`Remembered`) from its timed pass, so scoring reuses them; an ensemble's members reuse those of their own
+    runs, scored just before it."""
+    predictor = classifier.predictor
+
+    def store(p: Any, runtime: str) -> Store | None:
+        return stores.setdefault((str(Path(p.folder).resolve()), runtime), {}) if getattr(p, "folder", None) else None
+
+    own = None if isinstance(predictor, Ensemble) else store(predictor, classifier.runtime)
+    speed, timed = predict_speed(classifier, texts, store=own) if texts else (None, 0)
+    if isinstance(predictor, Ensemble):  # its members run on torch
+        predictor.members = [Remembered(m, store(m, "torch") or {}) for m in predictor.members]  # type: ignore[misc]
+    elif own is not None:
+        classifier.predictor = Remembered(predictor, own)
+    scores = score(classifier, predictor.labels, sets)
+    classifier.predictor = predictor
+    return speed, timed, scores
 
 
 def _training_sizes(config: dict[str, Any], dataset: Dataset) -> dict[str, Any]:
@@ -145,7 +185,7 @@ def _split_note(config: dict[str, Any], dataset: Dataset) -> str | None:
     return f"trained with other {', '.join(differ)} than this comparison" if differ else None
 
 
-def _labels(entries: list[dict[str, Any]]) -> None:
+def _labels(entries: list[ModelEntry]) -> None:
     """Two runs of the same model are told apart by their folder names."""
     counts: dict[str, int] = {}
     for e in entries:
@@ -158,7 +198,7 @@ def _labels(entries: list[dict[str, Any]]) -> None:
 # ---------------------------------------------------------------------------------------------- the comparison
 
 
-def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None) -> Results:
     """Train, collect, score baselines, draw and write the report; returns the results (also results.json)."""
     from tweetsent.comparison.report import write_report
 
@@ -168,35 +208,32 @@ def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None
     dataset = load_dataset(options.data)
     # The rows the models trained and validated on: the seeded subsets `train` draws for --train-size/--val-size.
     seed = DEFAULT_SEED if options.seed is None else options.seed
-    chosen = chosen_rows(dataset, options.train_size, options.val_size, seed)
+    chosen = chosen_rows(dataset, options.train.get("train_size"), options.train.get("val_size"), seed)
     sets = score_sets(chosen, options.eval_data, options.eval_read)
     options.out.mkdir(parents=True, exist_ok=True)
 
+    hand = hand_dataset(options)  # a missing --transfer-data file is reported before any training too
     trained = train_models(options, dataset, log)
-    trained += transfer(options, trained, log)
+    trained += transfer(options, hand, trained, log)
     texts = timing_texts(sets)
-    log("scoring the runs")
-    entries = [_model_entry(d, dataset, sets, texts, True, options.runtime) for d in trained]
-    entries += [_model_entry(d, dataset, sets, texts, False, options.runtime) for d in options.runs]
-    _labels(entries)
-    for e in entries:
-        if e["split_note"]:
-            log(f"warning: {e['run_dir']}: {e['split_note']}")
-    baselines = _baselines(options, dataset, chosen, sets, texts, log) if options.baselines else []
-    figures, word_map, during = draw_figures(options.out / "images", entries, baselines, sets, dataset)
-    for e in entries:
-        e.pop("_predictor", None)
-    results: dict[str, Any] = {
+    entries, predictors = _score_runs(options, trained, dataset, sets, texts, log)
+    baselines = _baselines(options, chosen, sets, texts, log) if options.baselines else []
+    if options.baselines and hand is not None:  # the three-class recipe's baselines, fitted on the hand labels
+        baselines += _baselines(options, hand, sets, texts, log, trained_only=True)
+    figures, word_map, during = draw_figures(options.out / "images", entries, predictors, baselines, sets, dataset)
+    results: Results = {
         "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": shlex.join(["tweetsent", *options.command[1:]]),
         "preset": options.preset,
         "budget_minutes": options.budget_minutes,
+        "seeds": options.seeds,
+        "transfer_seeds": options.transfer_seeds or options.seeds,
         "budget_share_minutes": options.budget_minutes / len(options.models)
         if options.budget_minutes and options.models
         else None,
         "dataset": _dataset_entry(dataset, len(chosen["train"])),
         "sets": [{"name": s.name, "kind": s.kind, "n": len(s), "source": s.source, "dropped": s.dropped} for s in sets],
-        "predict_sample": len(texts),
+        "predict_sample": sum(len(group) for group, _ in texts),
         "models": entries,
         "baselines": baselines,
         "word_map": word_map,
@@ -211,22 +248,59 @@ def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None
     return results
 
 
+def _score_runs(
+    options: CompareOptions,
+    trained: list[TrainedRun],
+    dataset: Dataset,
+    sets: list[ScoreSet],
+    texts: TimingTexts,
+    log: Callable[[str], None],
+) -> tuple[list[ModelEntry], dict[str, Predictor]]:
+    """The entries of the runs trained here (a row per model, its seeds combined) and of those taken as they are,
+    with each row's predictor by run folder (the word map draws from one)."""
+    log("scoring the runs")
+    entries: list[ModelEntry] = []
+    predictors: dict[str, Predictor] = {}
+    stores: dict[tuple[str, str], Store] = {}  # probabilities by model folder and runtime, then text
+    for t in trained:
+        timed = texts if t.first else None
+        entry, predictor = _model_entry(t.run_dir, dataset, sets, timed, True, options.runtime, stores)
+        entries.append({**entry, "row": t.row, "seed": t.seed})
+        if t.first:
+            predictors[entry["run_dir"]] = predictor
+    entries = combine_seeds(entries)
+    for run_dir in options.runs:
+        entry, predictors[str(run_dir)] = _model_entry(run_dir, dataset, sets, texts, False, options.runtime, stores)
+        entries.append(entry)
+    _labels(entries)
+    for e in entries:
+        if e["split_note"]:
+            log(f"warning: {e['run_dir']}: {e['split_note']}")
+    return entries, predictors
+
+
 def _baselines(
     options: CompareOptions,
-    dataset: Dataset,
-    chosen: Dataset,
+    data: Dataset,
     sets: list[ScoreSet],
-    texts: Sequence[str],
+    texts: TimingTexts,
     log: Callable[[str], None],
-) -> list[dict[str, Any]]:
-    """Every registered baseline that can predict the dataset's labels, fitted on the chosen rows and scored."""
+    trained_only: bool = False,
+) -> list[BaselineEntry]:
+    """Every registered baseline that can predict the data's labels, fitted on its training rows and scored; with
+    `trained_only`, those that learn from the data (the lexicon's row is the same whatever the data)."""
     out = []
     for name, cls in BASELINES.items():
-        if not cls.applies(dataset):
-            log(f"baseline {name}: skipped (it cannot predict the labels {', '.join(dataset.labels)})")
+        if trained_only and not cls.learns:
             continue
-        b = baseline_entry(name, chosen, sets, texts, options)
-        log(f"baseline {name}: " + ("cached result reused" if b["cached"] else f"{b['train_seconds']:.0f} s training"))
+        if not cls.applies(data):
+            log(f"baseline {name}: skipped (it cannot predict the labels {', '.join(data.labels)})")
+            continue
+        b = baseline_entry(name, data, sets, texts, options)
+        if trained_only:
+            b["name"] = f"{b['name']} (hand labels)"
+        done = "cached result reused" if b["cached"] else f"{b['train_seconds']:.0f} s training"
+        log(f"baseline {b['name']}: {done}")
         out.append(b)
     return out
 
@@ -250,7 +324,12 @@ def _check(options: CompareOptions) -> None:
         raise UserError(f"--budget-minutes must be positive, not {options.budget_minutes:g}")
     for run_dir in options.runs:  # every mistake is found before any training starts
         check_finished_run(run_dir)
+    if options.ft_autotune < 0:
+        raise UserError(f"--ft-autotune takes seconds (0 or more), not {options.ft_autotune}")
+    for flag, value in (("--seeds", options.seeds), ("--transfer-seeds", options.transfer_seeds)):
+        if value is not None and value < 1:
+            raise UserError(f"{flag} must be at least 1, not {value}")
     if not options.models and not options.runs:
         raise UserError("nothing to compare: name --models to train or --runs to take")
     for model in options.models:
-        make_config(model, options.preset)  # an unknown model or preset fails now, not after an hour
+        make_config(model, options.preset, **options.train)  # a bad model, preset or flag fails now, not in an hour

@@ -6,18 +6,24 @@ from pathlib import Path
 from typing import Any
 
 from tweetsent.comparison import plots as compare_plots
+from tweetsent.comparison.entries import BaselineEntry, Entry, ModelEntry
 from tweetsent.comparison.scoring import ScoreSet
 from tweetsent.core.runs import RunFolder
 from tweetsent.data.dataset import Dataset
-from tweetsent.models.artifact import Artifact
+from tweetsent.models.artifact import Artifact, Predictor
 
 
 def draw_figures(
-    images: Path, entries: list[dict[str, Any]], baselines: list[dict[str, Any]], sets: list[ScoreSet], dataset: Dataset
+    images: Path,
+    entries: list[ModelEntry],
+    predictors: dict[str, Predictor],
+    baselines: list[BaselineEntry],
+    sets: list[ScoreSet],
+    dataset: Dataset,
 ) -> tuple[dict[str, str], dict[str, Any] | None, bool]:
     """Draw the figures into `images`: (their names -> paths, the word map's entry, whether the accuracy figure
-    has its during-training panel)."""
-    everything = entries + baselines
+    has its during-training panel). `predictors` are the entries' by run folder."""
+    everything: list[Entry] = [*entries, *baselines]
     figures: dict[str, str] = {}
     for s in sets:
         if s.kind == "val":
@@ -51,21 +57,24 @@ def draw_figures(
     if scored:
         compare_plots.accuracy_speed(everything, scored, images / "accuracy_speed.png")
         figures["accuracy_speed"] = "images/accuracy_speed.png"
-    word_map = _word_map(entries, dataset, images / "word_map.png")
+    word_map = _word_map(entries, predictors, dataset, images / "word_map.png")
     if word_map:
         figures["word_map"] = "images/word_map.png"
     return figures, word_map, during
 
 
-def _word_map(entries: list[dict[str, Any]], dataset: Dataset, path: Path) -> dict[str, Any] | None:
+def _word_map(
+    entries: list[ModelEntry], predictors: dict[str, Predictor], dataset: Dataset, path: Path
+) -> dict[str, Any] | None:
     """The map of the word vectors of the word-vector model with the best validation accuracy."""
-    candidates = [
-        e for e in entries if isinstance(e["_predictor"], Artifact) and hasattr(e["_predictor"].model, "embedding")
-    ]
-    if not candidates or not dataset.classes.polar:
+    artifacts = {
+        e["name"]: (e, p)
+        for e in entries
+        if isinstance(p := predictors.get(e["run_dir"]), Artifact) and hasattr(p.model, "embedding")
+    }
+    if not artifacts or not dataset.classes.polar:
         return None
-    best = max(candidates, key=lambda e: (e["scores"].get("val") or {}).get("accuracy", 0.0))
-    artifact: Artifact = best["_predictor"]
+    best, artifact = max(artifacts.values(), key=lambda ep: (ep[0]["scores"].get("val") or {}).get("accuracy", 0.0))
     weights = artifact.model.embedding.weight.detach().float().cpu().numpy()  # type: ignore[union-attr,operator]
     fine_tuned = bool(artifact.config.get("model_kwargs", {}).get("train_embeddings", True))
     source = artifact.config.get("embeddings", "word vectors")

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tweetsent.comparison.options import CompareOptions
+from tweetsent.comparison.options import RUNTIME_SETTINGS, CompareOptions
 from tweetsent.comparison.scoring import as_list
 from tweetsent.core.errors import UserError
 from tweetsent.core.model_folder import resolve_model_dir
@@ -40,19 +40,44 @@ def check_finished_run(run_dir: Path) -> None:
         raise UserError(f"{run_dir}: the run has no {RunFolder.MODEL}/ artifact") from None
 
 
-def train_models(options: CompareOptions, dataset: Dataset, log: Callable[[str], None]) -> list[Path]:
-    """Train each model of `options.models` into OUT/runs/MODEL with an equal share of the budget."""
+@dataclass(frozen=True)
+class TrainedRun:
+    """A run compare trained: its folder, the report row it belongs to (one model's runs over seeds share a row),
+    its seed, and whether it is the row's first (the one prediction speed is timed on)."""
+
+    run_dir: Path
+    row: str
+    seed: int
+    first: bool
+
+
+def seeds(options: CompareOptions, recipe: str = "train") -> list[int]:
+    """The seeds of each model's runs: `--seeds` of them from --seed (0 when not given) upwards; the three-class
+    recipe's (`recipe="transfer"`) are `--transfer-seeds`, when given."""
+    base = DEFAULT_SEED if options.seed is None else options.seed
+    count = options.transfer_seeds if recipe == "transfer" and options.transfer_seeds else options.seeds
+    return [base + k for k in range(count)]
+
+
+def seed_dir(folder: Path, seed: int, first: bool) -> Path:
+    """OUT/runs/NAME for a row's first seed (as with one seed), OUT/runs/NAME-seedK for the others."""
+    return folder if first else folder.with_name(f"{folder.name}-seed{seed}")
+
+
+def train_models(options: CompareOptions, dataset: Dataset, log: Callable[[str], None]) -> list[TrainedRun]:
+    """Train each model of `options.models` into OUT/runs/MODEL (one folder per seed), each run with an equal share
+    of the budget: the budget is one seed's, so a run trains as long whatever the number of seeds."""
     share = options.budget_minutes / len(options.models) if options.budget_minutes and options.models else None
-    flags = {
-        "max_minutes": share,
-        "train_size": options.train_size,
-        "val_size": options.val_size,
-        "epochs": options.epochs,
-        "accelerator": options.accelerator,
-        "seed": options.seed,
-        "logger": options.logger,
-    }
-    return [_run(m, options.preset, flags, dataset, options.out / "runs" / m, options, log) for m in options.models]
+    flags = {**options.train, "max_minutes": share}
+    out = []
+    for model in options.models:
+        for k, seed in enumerate(seeds(options)):
+            run_dir = seed_dir(options.out / "runs" / model, seed, k == 0)
+            # The first seed's flags as with one seed: a run of an earlier comparison is reused as it is.
+            seeded = {**flags, "seed": options.seed if k == 0 else seed}
+            _run(model, options.preset, seeded, dataset, run_dir, options, log)
+            out.append(TrainedRun(run_dir, model, seed, k == 0))
+    return out
 
 
 def _run(
@@ -78,38 +103,59 @@ def _run(
     return run_dir
 
 
-def transfer(options: CompareOptions, trained: list[Path], log: Callable[[str], None]) -> list[Path]:
+def hand_dataset(options: CompareOptions) -> Dataset | None:
+    """The three-class recipe's data: `--transfer-data` with the small preset's data settings (its cleaning keeps
+    emoji as words) and the comparison's split seed; None without --transfer-data."""
+    if options.transfer_data is None:
+        return None
+    settings = {**preset_data(TRANSFER_PRESET), "split_seed": options.data.split_seed}
+    return load_dataset(replace(from_dict(DataConfig, settings), data=(options.transfer_data,)))
+
+
+def transfer(
+    options: CompareOptions, hand: Dataset | None, trained: list[TrainedRun], log: Callable[[str], None]
+) -> list[TrainedRun]:
     """The three-class recipe: every model trained here trained again on the hand-labelled `--transfer-data`,
     warm-started from its Sentiment140 run (OUT/runs/MODEL-transfer) or, for `transfer_scratch` models, from its
     own starting point (OUT/runs/MODEL-hand); then an ensemble of them with the VADER lexicon, its stacker
-    fitted on the transfer data's held-out validation tweets (OUT/runs/ensemble)."""
-    if options.transfer_data is None or not trained:
+    fitted on the transfer data's held-out validation tweets (OUT/runs/ensemble). With several seeds, each seed's
+    runs start from the Sentiment140 run of the same seed (the last one where there are fewer) and make their
+    own ensemble."""
+    if hand is None or not trained:
         return []
+    sources: dict[str, list[Path]] = {}
+    for t in trained:
+        sources.setdefault(t.row, []).append(t.run_dir)
+    out: list[TrainedRun] = []
+    for k, seed in enumerate(seeds(options, "transfer")):
+        runs = []
+        for model, folders in sources.items():
+            source = folders[min(k, len(folders) - 1)]
+            scratch = model in options.transfer_scratch
+            flags = {name: v for name, v in options.train.items() if name in RUNTIME_SETTINGS}
+            flags |= {"init_from": None if scratch else str(source), "seed": options.seed if k == 0 else seed}
+            row = f"{model}-{'hand' if scratch else 'transfer'}"
+            run_dir = seed_dir(options.out / "runs" / row, seed, k == 0)
+            runs.append(TrainedRun(_run(model, TRANSFER_PRESET, flags, hand, run_dir, options, log), row, seed, k == 0))
+        out += runs
+        if len(runs) >= 2:
+            ensemble = seed_dir(options.out / "runs" / "ensemble", seed, k == 0)
+            _ensemble([r.run_dir for r in runs], ensemble, hand, log)
+            out.append(TrainedRun(ensemble, "ensemble", seed, k == 0))
+    return out
+
+
+def _ensemble(runs: list[Path], folder: Path, hand: Dataset, log: Callable[[str], None]) -> None:
+    """The transfer runs and VADER, stacked on the hand-labelled file's validation split, into `folder`."""
     from tweetsent.core.atomic import atomic_dir
     from tweetsent.evaluation.evaluate import evaluate_run
     from tweetsent.training.ensemble import make_ensemble
 
-    # The small preset's data settings (its cleaning keeps emoji as words), on the hand-labelled file.
-    settings = {**preset_data(TRANSFER_PRESET), "split_seed": options.data.split_seed}
-    hand = load_dataset(replace(from_dict(DataConfig, settings), data=(options.transfer_data,)))
-    runs = []
-    for source in trained:
-        model = read_run_config(source)["train"]["model"]
-        scratch = model in options.transfer_scratch
-        flags = {
-            "init_from": None if scratch else str(source),
-            "accelerator": options.accelerator,
-            "seed": options.seed,
-            "logger": options.logger,
-        }
-        run_dir = options.out / "runs" / f"{model}-{'hand' if scratch else 'transfer'}"
-        runs.append(_run(model, TRANSFER_PRESET, flags, hand, run_dir, options, log))
-    ensemble = options.out / "runs" / "ensemble"
-    if len(runs) >= 2 and not RunFolder(ensemble).finished:
-        val = hand["val"]
-        fit = TweetRows(f"{hand.name} (validation split)", as_list(val.texts), [hand.labels[i] for i in val.labels])
-        log(f"ensemble: {len(runs)} transfer runs and VADER, stacked on {len(fit):,} held-out tweets, into {ensemble}")
-        with atomic_dir(ensemble) as tmp:
-            make_ensemble(runs, tmp, fit, vader=True, name="ensemble (transfer + VADER)")
-            evaluate_run(tmp)
-    return [*runs, ensemble] if len(runs) >= 2 else runs
+    if RunFolder(folder).finished:
+        return
+    val = hand["val"]
+    fit = TweetRows(f"{hand.name} (validation split)", as_list(val.texts), [hand.labels[i] for i in val.labels])
+    log(f"{folder.name}: {len(runs)} transfer runs and VADER, stacked on {len(fit):,} held-out tweets, into {folder}")
+    with atomic_dir(folder) as tmp:
+        make_ensemble(runs, tmp, fit, vader=True, name="ensemble (transfer + VADER)")
+        evaluate_run(tmp)

@@ -5,6 +5,7 @@ coloured by sentiment)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 
+from tweetsent.comparison.entries import Entry, metrics
 from tweetsent.core.runs import MetricsRow
 from tweetsent.core.splits import Split
 from tweetsent.data.vocab import Vocab
@@ -62,7 +64,7 @@ def _marker(xs: np.ndarray) -> str | None:
     return "." if len(xs) < 40 else None
 
 
-def confusion_grid(entries: list[dict[str, Any]], split: str, path: Path) -> None:
+def confusion_grid(entries: Sequence[Entry], split: str, path: Path) -> None:
     """One set's confusion matrices side by side: counts, coloured by the share of each gold row."""
     n = len(entries)
     cols = min(n, 4)
@@ -71,7 +73,7 @@ def confusion_grid(entries: list[dict[str, Any]], split: str, path: Path) -> Non
     for ax in axes.flat[n:]:
         ax.axis("off")
     for ax, entry in zip(axes.flat, entries, strict=False):
-        m = entry["scores"][split]
+        m = metrics(entry, split)
         counts = np.asarray(m["confusion"], dtype=np.float64)
         labels, k = m["labels"], len(m["labels"])
         totals = counts.sum(axis=1, keepdims=True)
@@ -93,13 +95,13 @@ def confusion_grid(entries: list[dict[str, Any]], split: str, path: Path) -> Non
         ax.set_xlabel("predicted")
         ax.set_ylabel("gold")
         ax.set_title(f"{entry['name']}\naccuracy {m['accuracy']:.1%}, macro-F1 {m['macro_f1']:.3f}", fontsize=10)
-    total = int(sum(map(sum, entries[0]["scores"][split]["confusion"])))
+    total = int(np.asarray(metrics(entries[0], split)["confusion"]).sum())
     fig.suptitle(f"Confusion on {split} ({total:,} tweets; rows gold, columns predicted)")
     fig.tight_layout()
     save_figure(fig, path)
 
 
-def learning_curves(entries: list[dict[str, Any]], curves: dict[str, Curves], x: str, test: str, path: Path) -> None:
+def learning_curves(entries: Sequence[Entry], curves: dict[str, Curves], x: str, test: str, path: Path) -> None:
     """Validation (solid) and test (dashed) loss and accuracy of every model; x is "step" or "seconds"."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
     for i, entry in enumerate(entries):
@@ -130,8 +132,8 @@ def learning_curves(entries: list[dict[str, Any]], curves: dict[str, Curves], x:
 
 
 def binary_accuracy(
-    entries: list[dict[str, Any]],
-    baselines: list[dict[str, Any]],
+    entries: Sequence[Entry],
+    baselines: Sequence[Entry],
     curves: dict[str, Curves],
     test: str,
     published: list[list[Any]],
@@ -146,7 +148,7 @@ def binary_accuracy(
         if c is not None and test in c.splits and not np.isnan(c.splits[test]["binary"]).all():
             during.append((i, entry["name"], c.splits[test]))
     drawn = sum(len(m["step"]) for _, _, m in during) > 1  # a single point is no curve
-    first = (entries + baselines)[0]["scores"][test]
+    first = metrics([*entries, *baselines][0], test)
     gold_counts = np.asarray(first["confusion"]).sum(axis=1)
     polar = int(sum(gold_counts[first["labels"].index(n)] for n in ("negative", "positive")))
     if drawn:
@@ -155,9 +157,9 @@ def binary_accuracy(
     else:
         fig, right = plt.subplots(figsize=(8, 5))
     bars: list[tuple[str, float, Any]] = [
-        (e["name"], e["scores"][test]["accuracy_binary"], COLOURS[i % len(COLOURS)]) for i, e in enumerate(entries)
+        (e["name"], metrics(e, test)["accuracy_binary"], COLOURS[i % len(COLOURS)]) for i, e in enumerate(entries)
     ]
-    bars += [(b["name"], b["scores"][test]["accuracy_binary"], "0.6") for b in baselines]
+    bars += [(b["name"], metrics(b, test)["accuracy_binary"], "0.6") for b in baselines]
     bars += [(name, acc, "firebrick") for name, acc in published]
     bars.sort(key=lambda b: b[1])
     y = np.arange(len(bars))
@@ -186,17 +188,21 @@ def best_at_each_speed(points: list[tuple[float, float]]) -> list[int]:
     return front
 
 
-def accuracy_speed(everything: list[dict[str, Any]], sets: list[str], path: Path) -> None:
-    """Macro-F1 on each set against prediction tweets/s (log scale): one point per model and baseline, the best
-    choices at each speed joined."""
+def accuracy_speed(everything: Sequence[Entry], sets: list[str], path: Path) -> None:
+    """Macro-F1 on each set against prediction tweets/s (log scale): one point per model and baseline (the mean
+    over seeds, with a bar of ± one standard deviation where there are several), the best choices at each speed
+    joined."""
     fig, axes = plt.subplots(1, len(sets), figsize=(6.2 * len(sets), 4.6), squeeze=False)
     for ax, name in zip(axes[0], sets, strict=True):
         shown = [e for e in everything if e.get("predict_tweets_per_second") and e["scores"].get(name)]
-        points = [(float(e["predict_tweets_per_second"]), float(e["scores"][name]["macro_f1"])) for e in shown]
+        points = [(float(e["predict_tweets_per_second"] or 0), float(metrics(e, name)["macro_f1"])) for e in shown]
         for i, (e, (x, y)) in enumerate(zip(shown, points, strict=True)):
             baseline = e.get("kind") == "baseline"
             colour = "0.45" if baseline else COLOURS[i % len(COLOURS)]
             ax.scatter([x], [y], color=colour, marker="s" if baseline else "o", s=36, zorder=3)
+            sd = (metrics(e, name).get("sd") or {}).get("macro_f1")
+            if sd:  # the spread over seeds
+                ax.errorbar([x], [y], yerr=[sd], color=colour, capsize=3, lw=1, zorder=3)
             ax.annotate(e["name"], (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
         front = best_at_each_speed(points)
         if len(front) > 1:
@@ -213,7 +219,7 @@ def accuracy_speed(everything: list[dict[str, Any]], sets: list[str], path: Path
 def _binary_during(
     ax: Any,
     during: list[tuple[int, str, dict[str, np.ndarray]]],
-    baselines: list[dict[str, Any]],
+    baselines: Sequence[Entry],
     test: str,
     published: list[list[Any]],
 ) -> None:
@@ -221,7 +227,7 @@ def _binary_during(
         ax.plot(m["step"], m["binary"] * 100, color=COLOURS[i % len(COLOURS)], label=name, linewidth=1.4,
                 marker=_marker(m["step"]))  # fmt: skip
     for b in baselines:
-        acc = b["scores"][test]["accuracy_binary"] * 100
+        acc = metrics(b, test)["accuracy_binary"] * 100
         ax.axhline(acc, color="0.35", linestyle=":", linewidth=1.2)
         ax.annotate(b["name"], (0.01, acc), xycoords=("axes fraction", "data"), fontsize=7, color="0.3", va="bottom")
     for name, acc in published:

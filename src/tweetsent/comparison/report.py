@@ -8,8 +8,9 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from tweetsent.comparison.entries import Entry, ModelEntry, Results
 from tweetsent.core.atomic import atomic_path
 
 DASH = "—"
@@ -92,14 +93,33 @@ def size(n: float | None) -> str:
 
 
 # -- content -----------------------------------------------------------------------------------------------
-def _get(entry: dict[str, Any], split: str, key: str) -> Any:
+def _get(entry: Entry, split: str, key: str) -> Any:
     m = entry["scores"].get(split)
     return None if m is None else m.get(key)
 
 
-def _entries(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(row name, entry): the models and ensembles, then the baselines."""
-    rows = [(e["name"], e) for e in results["models"]]
+def _pct(entry: Entry, split: str, key: str, digits: int = 2) -> str:
+    """A share, with its standard deviation over seeds where the entry has several: 71.29 ± 1.20 %."""
+    value, sd = _get(entry, split, key), _sd(entry, split, key)
+    return pct(value, digits) if sd is None else f"{value * 100:.{digits}f} ± {sd * 100:.{digits}f} %"
+
+
+def _num(entry: Entry, split: str, key: str, digits: int = 3) -> str:
+    """A figure, with its standard deviation over seeds where the entry has several: 0.712 ± 0.012."""
+    value, sd = _get(entry, split, key), _sd(entry, split, key)
+    return num(value, digits) if sd is None else f"{value:.{digits}f} ± {sd:.{digits}f}"
+
+
+def _sd(entry: Entry, split: str, key: str) -> float | None:
+    m = entry["scores"].get(split)
+    return None if m is None or m.get(key) is None else (m.get("sd") or {}).get(key)
+
+
+def _entries(results: Results) -> list[tuple[str, Entry]]:
+    """(row name, entry): the models and ensembles (with their number of seeds where several), then the
+    baselines."""
+    rows = [(e["name"] + (f" ({len(e['seeds'])} seeds)" if len(e.get("seeds", [])) > 1 else ""), e)
+            for e in results["models"]]  # fmt: skip
     return rows + [(f"{b['name']} (baseline)", b) for b in results["baselines"]]
 
 
@@ -120,29 +140,25 @@ def result_headers(test: str, sizes: dict[str, int], polar: bool) -> list[str]:
     ]
 
 
-def result_rows(results: dict[str, Any], test: str, polar: bool) -> list[list[str]]:
+def result_rows(results: Results, test: str, polar: bool) -> list[list[str]]:
     """One row per model, ensemble and baseline, and per published result (binary accuracy only)."""
     rows = []
     for name, e in _entries(results):
         baseline = e.get("kind") == "baseline"
-        row = [
-            name,
-            pct(_get(e, test, "accuracy")),
-            num(_get(e, test, "macro_f1"), 3),
-            num(_get(e, test, "macro_recall"), 3),
-        ]
+        row = [name, _pct(e, test, "accuracy"), _num(e, test, "macro_f1"), _num(e, test, "macro_recall")]
         if polar:
-            row.append(pct(_get(e, test, "accuracy_binary")))
+            row.append(_pct(e, test, "accuracy_binary"))
         trained = duration(e.get("train_seconds")) if not baseline or e.get("train_tweets") else "no training"
+        model = cast(ModelEntry, e)
         row += [
-            pct(_get(e, "val", "accuracy")),
-            DASH if baseline else num(e.get("epochs"), 2),
-            DASH if baseline else num(e.get("steps")),
+            _pct(e, "val", "accuracy"),
+            DASH if baseline else num(model.get("epochs"), 2),
+            DASH if baseline else num(model.get("steps")),
             trained,
             num(e.get("train_tweets_per_second")),
             num(e.get("predict_tweets_per_second")),
             count(e.get("parameters")),
-            DASH if baseline else size(e.get("artifact_bytes")),
+            DASH if baseline else size(model.get("artifact_bytes")),
         ]
         rows.append(row)
     published = results["dataset"].get("references", {}).get("binary")
@@ -152,19 +168,20 @@ def result_rows(results: dict[str, Any], test: str, polar: bool) -> list[list[st
     return rows
 
 
-def set_rows(results: dict[str, Any], sets: list[dict[str, Any]]) -> list[list[str]]:
+def set_rows(results: Results, sets: list[dict[str, Any]]) -> list[list[str]]:
     """Accuracy / macro-F1 of every entry on every set."""
     rows = []
     for name, e in _entries(results):
         cells = []
         for s in sets:
-            acc, f1 = _get(e, s["name"], "accuracy"), _get(e, s["name"], "macro_f1")
-            cells.append(DASH if acc is None else f"{pct(acc, 1)} / {num(f1, 3)}")
+            n = s["name"]
+            shown = _get(e, n, "accuracy") is not None
+            cells.append(f"{_pct(e, n, 'accuracy', 1)} / {_num(e, n, 'macro_f1')}" if shown else DASH)
         rows.append([name, *cells])
     return rows
 
 
-def study_rows(results: dict[str, Any], study: dict[str, Any]) -> list[list[str]]:
+def study_rows(results: Results, study: dict[str, Any]) -> list[list[str]]:
     split = study["split"]
     rows = [
         [f"{name} (study)", epochs, num(loss, 4), pct(acc), binary] for name, epochs, loss, acc, binary in study["rows"]
@@ -172,20 +189,20 @@ def study_rows(results: dict[str, Any], study: dict[str, Any]) -> list[list[str]
     for name, e in _entries(results):
         if e["scores"].get(split) is None:
             continue
-        epochs = DASH if e.get("kind") == "baseline" else num(e.get("epochs"), 2)
+        epochs = DASH if e.get("kind") == "baseline" else num(cast(ModelEntry, e).get("epochs"), 2)
         rows.append(
             [
                 name,
                 epochs,
-                num(_get(e, split, "loss"), 4),
-                pct(_get(e, split, "accuracy")),
-                pct(_get(e, split, "accuracy_binary")),
+                _num(e, split, "loss", 4),
+                _pct(e, split, "accuracy"),
+                _pct(e, split, "accuracy_binary"),
             ]
         )
     return rows
 
 
-def budget_lines(results: dict[str, Any]) -> list[str]:
+def budget_lines(results: Results) -> list[str]:
     lines = []
     for e in results["models"]:
         if e.get("kind") == "ensemble":
@@ -209,7 +226,7 @@ def budget_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _intro(results: dict[str, Any], tests: list[dict[str, Any]]) -> str:
+def _intro(results: Results, tests: list[dict[str, Any]]) -> str:
     data = results["dataset"]
     splits = data["splits"]
     val = next(s for s in results["sets"] if s["kind"] == "val")
@@ -226,7 +243,7 @@ def _intro(results: dict[str, Any], tests: list[dict[str, Any]]) -> str:
     )
 
 
-def _notes(results: dict[str, Any], test: str) -> list[str]:
+def _notes(results: Results, test: str) -> list[str]:
     data, models, baselines = results["dataset"], results["models"], results["baselines"]
     notes = [
         "Accuracy counts every tweet; macro-F1 averages the F1 of the labels present in gold or predictions; "
@@ -241,6 +258,19 @@ def _notes(results: dict[str, Any], test: str) -> list[str]:
         "`tweetsent predict` runs (bf16 where the CPU has it, a worker thread per core), on a fixed set of "
         f"{num(results.get('predict_sample'))} tweets (`{test}` and a validation sample).",
     ]
+    seeded = sorted({len(e.get("seeds", [])) for e in models if len(e.get("seeds", [])) > 1})
+    if seeded:
+        notes.append(
+            "A row trained with several seeds (" + ", ".join(f"{n} seeds" for n in seeded) + ") shows the mean ± "
+            "the sample standard deviation over its runs (each seed's figures are in results.json, `per_seed`); "
+            "its training time is their mean, its prediction speed that of its first seed's run (the seeds share "
+            "the network), its confusion matrices and curves the first seed's. Rows without a count are one seed."
+        )
+    if baselines:
+        notes.append(
+            "The baselines are one fit each: VADER has no randomness, TF-IDF's logistic regression is a convex "
+            "problem (one solution whatever the seed), fastText trains with a fixed seed."
+        )
     if any(b["model"] == "vader" for b in baselines):
         notes.append(
             "VADER scores every tweet with its compound score (≥ 0.05 positive, ≤ −0.05 negative, else neutral); "
@@ -269,7 +299,7 @@ def _notes(results: dict[str, Any], test: str) -> list[str]:
     return notes
 
 
-def blocks(results: dict[str, Any]) -> list[Block]:
+def blocks(results: Results) -> list[Block]:
     figures = results["figures"]
     data = results["dataset"]
     tests = [s for s in results["sets"] if s["kind"] == "test"]
@@ -320,7 +350,7 @@ def blocks(results: dict[str, Any]) -> list[Block]:
     return out
 
 
-def _cross_blocks(results: dict[str, Any], cross: list[dict[str, Any]], figures: dict[str, str]) -> list[Block]:
+def _cross_blocks(results: Results, cross: list[dict[str, Any]], figures: dict[str, str]) -> list[Block]:
     out: list[Block] = [Heading("Cross-domain: other labelled tweets")]
     described = "; ".join(f"`{s['name']}`: {num(s['n'])} tweets from `{s['source']}`" for s in cross)
     out.append(
@@ -338,8 +368,9 @@ def _cross_blocks(results: dict[str, Any], cross: list[dict[str, Any]], figures:
         row = [name]
         for s in cross:
             m = e["scores"].get(s["name"])
+            n = s["name"]
             row += [DASH] * 4 if m is None else [
-                pct(m["accuracy"]), num(m["macro_f1"], 3), num(m["macro_recall"], 3), num(m.get("dropped"))
+                _pct(e, n, "accuracy"), _num(e, n, "macro_f1"), _num(e, n, "macro_recall"), num(m.get("dropped"))
             ]  # fmt: skip
         rows.append(row)
     out.append(Table(headers, rows))
@@ -352,9 +383,7 @@ def _cross_blocks(results: dict[str, Any], cross: list[dict[str, Any]], figures:
     return out
 
 
-def _figure_blocks(
-    results: dict[str, Any], tests: list[dict[str, Any]], test: str, figures: dict[str, str]
-) -> list[Block]:
+def _figure_blocks(results: Results, tests: list[dict[str, Any]], test: str, figures: dict[str, str]) -> list[Block]:
     out: list[Block] = [Heading("Confusion matrices")]
     for s in tests:
         key = f"confusion:{s['name']}"
@@ -389,11 +418,11 @@ def _figure_blocks(
         caption = (
             "Macro-F1 on each scored set against prediction tweets/s (raw text to probabilities, log scale): circles "
             "are models, grey squares baselines; the dashed line joins the best choice at each speed (nothing "
-            "faster scores higher). One seed per model."
+            "faster scores higher). Bars span ± one standard deviation over seeds where a model has several."
         )
         out.append(Image(figures["accuracy_speed"], "macro-F1 against prediction speed", caption))
-    if "word_map" in figures and results.get("word_map"):
-        w = results["word_map"]
+    w = results.get("word_map")
+    if "word_map" in figures and w:
         corr = w.get("share_correlation") or [None, None]
         out.append(Heading("Word vectors"))
         out.append(
@@ -411,7 +440,7 @@ def _figure_blocks(
     return out
 
 
-def _provenance(results: dict[str, Any]) -> list[Block]:
+def _provenance(results: Results) -> list[Block]:
     out: list[Block] = [Heading("How this report was made")]
     commands = [results["command"]]
     commands += [
@@ -522,7 +551,7 @@ def render_html(items: list[Block], folder: Path) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_report(folder: Path, results: dict[str, Any]) -> tuple[Path, Path]:
+def write_report(folder: Path, results: Results) -> tuple[Path, Path]:
     items = blocks(results)
     md, page = folder / "report.md", folder / "report.html"
     for path, text in ((md, render_markdown(items)), (page, render_html(items, folder))):

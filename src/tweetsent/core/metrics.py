@@ -72,3 +72,30 @@ def confusion_macro_f1(confusion: np.ndarray) -> np.ndarray:
     f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
     present = denominator > 0
     return np.asarray((f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1))
+
+
+# The figures averaged over seeds; the rest of a metrics dict (the confusion matrix, label lists) is the first seed's.
+SPREAD_KEYS = ("loss", "accuracy", "accuracy_binary", "macro_f1", "macro_recall")
+
+
+def mean_sd(values: list[float]) -> tuple[float, float | None]:
+    """Mean and sample standard deviation (n - 1) of one figure over seeds; no deviation from a single seed."""
+    array = np.asarray(values, dtype=np.float64)
+    return float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else None
+
+
+def seed_spread(per_seed: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """One set's metrics over several seeds: the first seed's dict with each figure of SPREAD_KEYS replaced by its
+    mean over the seeds and `sd` holding their standard deviations (None where a seed has no such figure)."""
+    present = [m for m in per_seed if m is not None]
+    if not present:
+        return None
+    out = dict(present[0])
+    sd: dict[str, float | None] = {}
+    for key in SPREAD_KEYS:
+        values = [m.get(key) for m in present]
+        if key in out and all(isinstance(v, int | float) for v in values):
+            out[key], sd[key] = mean_sd([float(v) for v in values])  # type: ignore[arg-type]
+    out["sd"] = sd
+    out["seed_count"] = len(present)
+    return out

@@ -68,7 +68,12 @@ class Reshuffle(Callback):
 class RunRecorder(Callback):
     """Writes metrics.csv (step, epoch, split, loss, accuracy, seconds, accuracy_binary): train rows averaged over
     each `log_every` window, val (a fixed sample) and every test set every `eval_every` steps, and full-validation
-    rows at epoch ends. Also keeps the training time net of evaluation, for tweets/s."""
+    rows at epoch ends. Also keeps the training time net of evaluation, for tweets/s.
+
+    The periodic evaluation is scored here rather than in Lightning's validation loop, which has one set of data
+    and one cadence: every `eval_every` steps it would score the whole validation split, which on Sentiment140 costs
+    about 17 times the sample and the test sets (`bench/eval_cadence.py`, docs/benchmarks.md), time a wall-time
+    budget takes from training. Lightning's loop keeps the epoch-end validation that chooses the checkpoint."""
 
     def __init__(
         self, run_dir: Path, evals: list[EvalSet], classes: LabelSet, eval_every: int, log_every: int, max_length: int

@@ -1,0 +1,45 @@
+"""One report row per model: the runs of a model trained with several seeds shown as the mean and standard
+deviation of each figure, every seed's own figures kept under `per_seed` in results.json."""
+
+from __future__ import annotations
+
+from tweetsent.comparison.entries import ModelEntry
+from tweetsent.core.metrics import mean_sd, seed_spread
+
+# Training figures averaged over seeds; a run's other fields (its name, folder, speed, size) are the first seed's.
+AVERAGED = ("epochs", "steps", "best_step", "train_seconds", "fit_seconds", "train_tweets_per_second")
+# What results.json keeps of each seed.
+PER_SEED = ("seed", "run_dir", "scores", "own_val", *AVERAGED, "stopped_by_budget")
+
+
+def combine_seeds(entries: list[ModelEntry]) -> list[ModelEntry]:
+    """Entries that carry a `row` (the runs compare trained) grouped by it, in order of first appearance: each
+    group becomes one entry with `seeds` (the seed list) and, from two seeds on, mean scores with their `sd` and
+    `per_seed`. Entries without a `row` (finished runs taken as they are) pass through."""
+    groups: dict[str, list[ModelEntry]] = {}
+    out: list[ModelEntry | str] = []
+    for e in entries:
+        key = e.get("row")
+        if key is None:
+            out.append(e)
+            continue
+        if key not in groups:
+            groups[key] = []
+            out.append(key)
+        groups[key].append(e)
+    return [_combined(groups[item]) if isinstance(item, str) else item for item in out]
+
+
+def _combined(runs: list[ModelEntry]) -> ModelEntry:
+    row: ModelEntry = {k: v for k, v in runs[0].items() if k not in ("row", "seed")}  # type: ignore[assignment]
+    row["seeds"] = [r["seed"] for r in runs]
+    if len(runs) == 1:
+        return row
+    names = list(dict.fromkeys(name for r in runs for name in r["scores"]))
+    row["scores"] = {name: seed_spread([r["scores"].get(name) for r in runs]) for name in names}
+    for key in AVERAGED:
+        values = [r.get(key) for r in runs]
+        if all(isinstance(v, int | float) for v in values):
+            row[key] = mean_sd([float(v) for v in values])[0]  # type: ignore[arg-type,literal-required]
+    row["per_seed"] = [{k: r.get(k) for k in PER_SEED} for r in runs]
+    return row
