@@ -4,7 +4,7 @@ deviation of each figure, every seed's own figures kept under `per_seed` in resu
 from __future__ import annotations
 
 from tweetsent.comparison.entries import ModelEntry
-from tweetsent.core.metrics import mean_sd, seed_spread
+from tweetsent.core.metrics import mean_fields, seed_spread
 
 # Training figures averaged over seeds; a run's other fields (its name, folder, speed, size) are the first seed's.
 AVERAGED = ("epochs", "steps", "best_step", "train_seconds", "fit_seconds", "train_tweets_per_second")
@@ -37,9 +37,6 @@ def _combined(runs: list[ModelEntry]) -> ModelEntry:
         return row
     names = list(dict.fromkeys(name for r in runs for name in r["scores"]))
     row["scores"] = {name: seed_spread([r["scores"].get(name) for r in runs]) for name in names}
-    for key in AVERAGED:
-        values = [r.get(key) for r in runs]
-        if all(isinstance(v, int | float) for v in values):
-            row[key] = mean_sd([float(v) for v in values])[0]  # type: ignore[arg-type,literal-required]
+    row.update(mean_fields(runs, AVERAGED))  # type: ignore[typeddict-item]
     row["per_seed"] = [{k: r.get(k) for k in PER_SEED} for r in runs]
     return row

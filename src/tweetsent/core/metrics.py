@@ -3,6 +3,7 @@ macro-averaged recall (SemEval's measure) and the confusion matrix."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,16 @@ def mean_sd(values: list[float]) -> tuple[float, float | None]:
     """Mean and sample standard deviation (n - 1) of one figure over seeds; no deviation from a single seed."""
     array = np.asarray(values, dtype=np.float64)
     return float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else None
+
+
+def mean_fields(records: Sequence[Mapping[str, object]], keys: tuple[str, ...]) -> dict[str, float]:
+    """The mean over `records` (one per seed) of each of `keys` that every record has as a number."""
+    out = {}
+    for key in keys:
+        values = [r.get(key) for r in records]
+        if all(isinstance(v, int | float) for v in values):
+            out[key] = mean_sd([float(v) for v in values])[0]  # type: ignore[arg-type]
+    return out
 
 
 def seed_spread(per_seed: list[dict[str, Any] | None]) -> dict[str, Any] | None:

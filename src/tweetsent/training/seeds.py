@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tweetsent.core.atomic import write_json
-from tweetsent.core.metrics import mean_sd, seed_spread
+from tweetsent.core.metrics import mean_fields, seed_spread
 from tweetsent.core.runs import RunFolder
 
 SEEDS_FILE = "seeds.json"
@@ -33,9 +33,6 @@ def summarize_seeds(out: Path, seeds: list[int]) -> dict[str, Any]:
         "tests": first.get("tests", []),
         **{name: seed_spread([s.get(name) for s in summaries]) for name in sets},
     }
-    for key in AVERAGED:
-        values = [s.get(key) for s in summaries]
-        if all(isinstance(v, int | float) for v in values):
-            result[key] = mean_sd([float(v) for v in values])[0]  # type: ignore[arg-type]
+    result.update(mean_fields(summaries, AVERAGED))
     write_json(out / SEEDS_FILE, result)
     return result
