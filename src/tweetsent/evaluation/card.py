@@ -51,12 +51,16 @@ def vader_predict(texts: list[str]) -> np.ndarray:
     return vader_probs(vader_scores(texts))
 
 
-def tweets_per_second(predict: Any, texts: list[str], warmup: int = 500) -> float:
-    """Raw texts to probabilities, after a warm-up on the first `warmup` texts."""
+def tweets_per_second(predict: Any, texts: list[str], warmup: int = 500, repeats: int = 3) -> float:
+    """Raw texts to probabilities, after a warm-up on the first `warmup` texts: the best of `repeats` passes, as
+    other processes on the machine slow a single pass by a third or more."""
     predict(texts[:warmup])
-    start = time.perf_counter()
-    predict(texts)
-    return len(texts) / (time.perf_counter() - start)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict(texts)
+        best = min(best, time.perf_counter() - start)
+    return len(texts) / best
 
 
 @dataclass(frozen=True)
@@ -191,8 +195,8 @@ def _speed_lines(speed: dict[str, Any]) -> list[str]:
         "",
         "## Speed",
         "",
-        f"Raw tweets to probabilities in one process, {speed['tweets']:,} Sentiment140 tweets after a warm-up "
-        f"({speed.get('machine', '')}): this model {speed['student']:,.0f} tweets/s, VADER "
+        f"Raw tweets to probabilities in one process, {speed['tweets']:,} Sentiment140 tweets after a warm-up, "
+        f"best of 3 ({speed.get('machine', '')}): this model {speed['student']:,.0f} tweets/s, VADER "
         f"{speed['vader']:,.0f} ({ratio:.2f}x VADER){teacher}",
         "`python bench/packaged_speed.py` measures it again.",
     ]

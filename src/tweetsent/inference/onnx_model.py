@@ -192,23 +192,30 @@ def _optimize(path: Path, settings: dict[str, Any]) -> None:
 
 def _quantize(path: Path) -> None:
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import quantize_dynamic
 
     fp32 = path.with_name("fp32.onnx")
     path.rename(fp32)
-    # Per-channel scales with reduced range: AVX2 CPUs without VNNI saturate int8 products at full range (ONNX
-    # Runtime's quantization docs); MatMul and fused Attention only, so embeddings and layer norms stay fp32.
-    quantize_dynamic(
-        str(fp32),
-        str(path),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        reduce_range=True,
-        op_types_to_quantize=["MatMul", "Attention"],
-        nodes_to_exclude=_outlier_matmuls(onnx.load(str(fp32), load_external_data=False)),
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
+    quantize_dynamic(str(fp32), str(path), **int8_settings(onnx.load(str(fp32), load_external_data=False)))
     fp32.unlink()
+
+
+def int8_settings(model: Any) -> dict[str, Any]:
+    """`quantize_dynamic`'s arguments for an fp32 graph `model` (bench/int8_variants.py measures the others):
+    per-channel weight scales with reduced range, because AVX2 CPUs without VNNI saturate int8 products at full
+    range (ONNX Runtime's quantization docs); MatMul and fused Attention only, so embeddings and layer norms stay
+    fp32; the outlier-prone projections below stay fp32 too."""
+    import onnx
+    from onnxruntime.quantization import QuantType
+
+    return {
+        "weight_type": QuantType.QInt8,
+        "per_channel": True,
+        "reduce_range": True,
+        "op_types_to_quantize": ["MatMul", "Attention"],
+        "nodes_to_exclude": _outlier_matmuls(model),
+        "extra_options": {"DefaultTensorType": onnx.TensorProto.FLOAT},
+    }
 
 
 _FFN_OUTPUT = re.compile(r"layer\.(\d+)/output/dense/MatMul$")
