@@ -13,11 +13,13 @@ graph, whose probabilities match PyTorch's within 1e-4), then each variant is ma
 Each runs the same length-sorted batches of 64 of --n seeded Sentiment140 tweets (best of two timed passes after a
 warm-up batch, ONNX Runtime's default threads); the table gives tweets/s, the ratio to fp32 and the share of labels
 equal to fp32's. This times the network alone: `bench/runtimes.py` times the whole `tweetsent predict` command.
+With --profile, ONNX Runtime's own profile of the shipped graph says where its time goes, by operator.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import subprocess
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,6 +70,27 @@ def forward(path: Path, data: list[Batch], size: int) -> tuple[np.ndarray, float
         logits = out
     assert logits is not None
     return logits, size / best
+
+
+def print_profile(path: Path, data: list[Batch]) -> None:
+    """Each operator type's share of the kernel time in ONNX Runtime's profile of one untimed pass over `data`."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.enable_profiling = True
+    options.profile_file_prefix = str(path.with_suffix(""))
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    for _, ids, lengths in data:
+        session.run(None, {"ids": ids, "lengths": lengths})
+    trace = Path(session.end_profiling())
+    by_op: Counter[str] = Counter()
+    for event in json.loads(trace.read_text()):
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            by_op[event["args"]["op_name"]] += event["dur"]
+    trace.unlink()
+    total = sum(by_op.values())
+    print("  " + ", ".join(f"{op} {t / total:.0%}" for op, t in by_op.most_common() if t / total >= 0.005))
 
 
 def dynamic(**changes: Any) -> Callable[[Path, Path], None]:
@@ -117,6 +141,7 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="an encoder-family run or model folder")
     parser.add_argument("--n", type=int, default=2000, help="Sentiment140 tweets to time and compare")
     parser.add_argument("--calibration-data", help="a labelled file (not a test set) for the static variant")
+    parser.add_argument("--profile", action="store_true", help="where the shipped graph's time goes, by operator")
     args = parser.parse_args()
     import onnxruntime as ort
 
@@ -153,6 +178,8 @@ def main() -> None:
         logits, rate = forward(out, data, len(texts))
         agree = float((logits.argmax(1) == reference.argmax(1)).mean())
         print(f"{name:<44} {rate:>9,.0f} {rate / base:>6.2f}x {agree:>13.2%}", flush=True)
+        if args.profile and name.startswith("shipped"):
+            print_profile(out, data)
         out.unlink()
     shutil.rmtree(tmp, ignore_errors=True)
 
