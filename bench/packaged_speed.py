@@ -22,7 +22,7 @@ import numpy as np
 import tweetsent
 from tweetsent.core import paths
 from tweetsent.data.labelled import ReadOptions, read_tweets
-from tweetsent.evaluation.card import vader_predict
+from tweetsent.evaluation.card import tweets_per_second, vader_predict
 
 
 def sample(n: int, seed: int = 0) -> list[str]:
@@ -31,16 +31,6 @@ def sample(n: int, seed: int = 0) -> list[str]:
     ).texts
     rows = np.sort(np.random.default_rng(seed).choice(len(pool), size=n, replace=False))
     return [pool[i] for i in rows]
-
-
-def rate(predict: object, texts: list[str], repeats: int) -> float:
-    predict(texts[:500])  # type: ignore[operator]
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        predict(texts)  # type: ignore[operator]
-        best = min(best, time.perf_counter() - start)
-    return len(texts) / best
 
 
 def wall(command: list[str], repeats: int) -> tuple[float, float]:
@@ -62,13 +52,16 @@ def main() -> None:
     texts = sample(args.n)
     student = tweetsent.load()  # on a CPU: the NumPy runtime
     rows = [
-        (f"packaged model ({student.runtime})", rate(student.predict_proba, texts, args.repeats)),
-        ("VADER", rate(vader_predict, texts, args.repeats)),
-        ("packaged (torch)", rate(tweetsent.load(runtime="torch").predict_proba, texts, args.repeats)),
+        (f"packaged model ({student.runtime})", tweets_per_second(student.predict_proba, texts, repeats=args.repeats)),
+        ("VADER", tweets_per_second(vader_predict, texts, repeats=args.repeats)),
+        (
+            "packaged (torch)",
+            tweets_per_second(tweetsent.load(runtime="torch").predict_proba, texts, repeats=args.repeats),
+        ),
     ]
     if args.teacher is not None:
         teacher = tweetsent.load(args.teacher)
-        rows.append(("teacher", rate(teacher.predict_proba, texts[: args.n // 20], 1)))
+        rows.append(("teacher", tweets_per_second(teacher.predict_proba, texts[: args.n // 20], repeats=1)))
     print(f"{args.n:,} Sentiment140 tweets, load average {os.getloadavg()[0]:.2f}")
     for name, value in rows:
         print(f"  {name:<22} {value:>10,.0f} tweets/s   {value / rows[1][1]:6.2f}x VADER")

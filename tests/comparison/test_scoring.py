@@ -3,11 +3,14 @@ later timing passes, and only those, go to the model itself."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tweetsent.comparison.compare import _store_key
 from tweetsent.comparison.scoring import Remembered, Store, predict_speed
 
 
@@ -67,3 +70,18 @@ def test_a_slow_model_is_timed_on_the_pass_that_fills_the_store() -> None:
     speed, timed = predict_speed(Wrapper(inner), [(["a", "b"], True)], max_seconds=0.0, store=store)
     assert speed > 0
     assert timed == 2 and len(inner.seen) == 2 + 2 and set(store) == {(True, "a"), (True, "b")}
+
+
+def test_a_copied_model_folder_reuses_the_runs_probabilities(tmp_path: Path) -> None:
+    """An ensemble's members are copies of the runs' folders: the same weights and priors share one store; other
+    priors or another runtime do not."""
+    run = tmp_path / "runs" / "bert-hand" / "model"
+    run.mkdir(parents=True)
+    (run / "model.safetensors").write_bytes(b"weights")
+    (run / "config.json").write_text("{}")
+    member = tmp_path / "ensemble" / "model" / "members" / "0"
+    shutil.copytree(run, member)
+    assert _store_key(member, "torch") == _store_key(run, "torch")
+    assert _store_key(member, "onnx") != _store_key(run, "torch")
+    (member / "calibration.json").write_text('{"class_bias": [0.1, 0, 0]}')
+    assert _store_key(member, "torch") != _store_key(run, "torch")

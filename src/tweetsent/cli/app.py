@@ -35,25 +35,26 @@ def pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.2%}"
 
 
+def _spread(sd: dict[str, Any], key: str, scale: float = 1.0, digits: int = 3) -> str:
+    """The standard deviation of a figure averaged over seeds (`train --seeds`) as " ± 0.012", or nothing."""
+    return "" if sd.get(key) is None else f" ± {sd[key] * scale:.{digits}f}"
+
+
 def metrics_table(title: str, rows: list[tuple[str, dict[str, Any]]]) -> Table:
     """One row per (name, metrics): loss, accuracy, binary accuracy, macro-F1, macro-recall."""
     table = Table(title=title, header_style="bold")
     for column in ("", "loss", "accuracy", "binary acc.", "macro-F1", "macro-recall"):
         table.add_column(column, justify="right")
     for name, m in rows:
-        sd = m.get("sd") or {}  # over seeds (`train --seeds`)
-
-        def spread(key: str, scale: float = 1.0, digits: int = 3, m: dict[str, Any] = m, sd: dict = sd) -> str:
-            return "" if sd.get(key) is None else f" ± {sd[key] * scale:.{digits}f}"
-
-        loss = "—" if m.get("loss") is None else f"{m['loss']:.4f}" + spread("loss", digits=4)
-        recall = "—" if m.get("macro_recall") is None else f"{m['macro_recall']:.3f}" + spread("macro_recall")
+        sd = m.get("sd") or {}
+        loss = "—" if m.get("loss") is None else f"{m['loss']:.4f}" + _spread(sd, "loss", digits=4)
+        recall = "—" if m.get("macro_recall") is None else f"{m['macro_recall']:.3f}" + _spread(sd, "macro_recall")
         table.add_row(
             name,
             loss,
-            pct(m["accuracy"]) + spread("accuracy", 100, 2),
-            pct(m.get("accuracy_binary")) + spread("accuracy_binary", 100, 2),
-            f"{m['macro_f1']:.3f}" + spread("macro_f1"),
+            pct(m["accuracy"]) + _spread(sd, "accuracy", 100, 2),
+            pct(m.get("accuracy_binary")) + _spread(sd, "accuracy_binary", 100, 2),
+            f"{m['macro_f1']:.3f}" + _spread(sd, "macro_f1"),
             recall,
         )
     return table

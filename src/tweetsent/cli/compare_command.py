@@ -211,16 +211,13 @@ _SHORT = {"tfidf": "TF-IDF+LR", "vader": "VADER"}
 
 def print_comparison(results: Results) -> None:
     """A terminal-sized version of the report's tables: accuracy / macro-F1 on every test and cross-domain set."""
-    from tweetsent.comparison.report import DASH, num
+    from tweetsent.comparison.report import DASH, num, num_sd
 
     sets = [s["name"] for s in results["sets"] if s["kind"] != "val"]
 
     def cell(entry: Entry, name: str) -> str:
         m = entry["scores"].get(name)
-        if m is None:
-            return DASH
-        sd = (m.get("sd") or {}).get("macro_f1")
-        return f"{m['accuracy'] * 100:.1f} / {m['macro_f1']:.3f}" + ("" if sd is None else f" ± {sd:.3f}")
+        return DASH if m is None else f"{m['accuracy'] * 100:.1f} / {num_sd(entry, name, 'macro_f1')}"
 
     def minutes(seconds: float | None) -> str:
         return DASH if seconds is None else f"{int(seconds // 60)}:{int(seconds % 60):02d}"

@@ -147,11 +147,12 @@ def _train_seeds(
     folder = out or run_defaults(model, preset, tuple(flags["data"]) if flags.get("data") else None)[1]
     chosen = [base + k for k in range(seeds)]
     for seed, run_dir in zip(chosen, seed_dirs(folder, chosen), strict=True):
-        if RunFolder(run_dir).finished:
+        run = RunFolder(run_dir)
+        if run.finished:
             console.print(f"seed {seed}: finished run in {run_dir}, kept")
             continue
         console.print(f"seed {seed}: training into {run_dir}")
-        train_one(run_dir, resume and RunFolder(run_dir).started, seed)
+        train_one(run_dir, resume and run.started, seed)
     result = summarize_seeds(folder, chosen)
     names = ["val", *result.get("tests", [])]
     title = f"{model}: mean ± sd over seeds {', '.join(map(str, chosen))}"

@@ -47,6 +47,7 @@ from tweetsent.comparison.scoring import (
 from tweetsent.comparison.seeds import combine_seeds
 from tweetsent.core.atomic import write_json
 from tweetsent.core.errors import UserError
+from tweetsent.core.model_folder import CALIBRATION_FILE, weights_digest
 from tweetsent.core.records import RecordError, from_dict
 from tweetsent.core.runs import RunFolder
 from tweetsent.core.versions import package_versions
@@ -90,7 +91,7 @@ def _model_entry(
     texts: TimingTexts | None,
     trained_here: bool,
     runtime: str,
-    stores: dict[tuple[str, str], Store],
+    stores: dict[tuple[str, ...], Store],
 ) -> tuple[ModelEntry, Predictor]:
     # Scored and timed as `tweetsent predict` runs it (its runtime, bf16 where the hardware has it, a thread per
     # core), with no neutral band: the models' own decisions. Without `texts` it is not timed (a row's later seeds:
@@ -127,7 +128,7 @@ def _model_entry(
 
 
 def _time_and_score(
-    classifier: Classifier, sets: list[ScoreSet], texts: TimingTexts | None, stores: dict[tuple[str, str], Store]
+    classifier: Classifier, sets: list[ScoreSet], texts: TimingTexts | None, stores: dict[tuple[str, ...], Store]
 ) -> tuple[float | None, int, Scores]:
     """Prediction speed (timed first, on the model as it is) and scores. A model's probabilities are kept by text
     (`Remembered`) from its timed pass, so scoring reuses them; an ensemble's members reuse those of their own
@@ -135,7 +136,7 @@ def _time_and_score(
     predictor = classifier.predictor
 
     def store(p: Any, runtime: str) -> Store | None:
-        return stores.setdefault((str(Path(p.folder).resolve()), runtime), {}) if getattr(p, "folder", None) else None
+        return stores.setdefault(_store_key(Path(p.folder), runtime), {}) if getattr(p, "folder", None) else None
 
     own = None if isinstance(predictor, Ensemble) else store(predictor, classifier.runtime)
     speed, timed = predict_speed(classifier, texts, store=own) if texts else (None, 0)
@@ -146,6 +147,13 @@ def _time_and_score(
     scores = score(classifier, predictor.labels, sets)
     classifier.predictor = predictor
     return speed, timed, scores
+
+
+def _store_key(folder: Path, runtime: str) -> tuple[str, ...]:
+    """Which kept probabilities a model folder may reuse: those of the same weights and class priors on the same
+    runtime, wherever the folder lies (an ensemble's members are copies of the runs' folders)."""
+    calibration = folder / CALIBRATION_FILE
+    return weights_digest(folder), calibration.read_text() if calibration.is_file() else "", runtime
 
 
 def _training_sizes(config: dict[str, Any], dataset: Dataset) -> dict[str, Any]:
@@ -261,7 +269,7 @@ def _score_runs(
     log("scoring the runs")
     entries: list[ModelEntry] = []
     predictors: dict[str, Predictor] = {}
-    stores: dict[tuple[str, str], Store] = {}  # probabilities by model folder and runtime, then text
+    stores: dict[tuple[str, ...], Store] = {}  # probabilities by weights, priors and runtime, then text
     for t in trained:
         timed = texts if t.first else None
         entry, predictor = _model_entry(t.run_dir, dataset, sets, timed, True, options.runtime, stores)

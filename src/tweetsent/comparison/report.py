@@ -104,7 +104,7 @@ def _pct(entry: Entry, split: str, key: str, digits: int = 2) -> str:
     return pct(value, digits) if sd is None else f"{value * 100:.{digits}f} ± {sd * 100:.{digits}f} %"
 
 
-def _num(entry: Entry, split: str, key: str, digits: int = 3) -> str:
+def num_sd(entry: Entry, split: str, key: str, digits: int = 3) -> str:
     """A figure, with its standard deviation over seeds where the entry has several: 0.712 ± 0.012."""
     value, sd = _get(entry, split, key), _sd(entry, split, key)
     return num(value, digits) if sd is None else f"{value:.{digits}f} ± {sd:.{digits}f}"
@@ -145,7 +145,7 @@ def result_rows(results: Results, test: str, polar: bool) -> list[list[str]]:
     rows = []
     for name, e in _entries(results):
         baseline = e.get("kind") == "baseline"
-        row = [name, _pct(e, test, "accuracy"), _num(e, test, "macro_f1"), _num(e, test, "macro_recall")]
+        row = [name, _pct(e, test, "accuracy"), num_sd(e, test, "macro_f1"), num_sd(e, test, "macro_recall")]
         if polar:
             row.append(_pct(e, test, "accuracy_binary"))
         trained = duration(e.get("train_seconds")) if not baseline or e.get("train_tweets") else "no training"
@@ -176,7 +176,7 @@ def set_rows(results: Results, sets: list[dict[str, Any]]) -> list[list[str]]:
         for s in sets:
             n = s["name"]
             shown = _get(e, n, "accuracy") is not None
-            cells.append(f"{_pct(e, n, 'accuracy', 1)} / {_num(e, n, 'macro_f1')}" if shown else DASH)
+            cells.append(f"{_pct(e, n, 'accuracy', 1)} / {num_sd(e, n, 'macro_f1')}" if shown else DASH)
         rows.append([name, *cells])
     return rows
 
@@ -194,7 +194,7 @@ def study_rows(results: Results, study: dict[str, Any]) -> list[list[str]]:
             [
                 name,
                 epochs,
-                _num(e, split, "loss", 4),
+                num_sd(e, split, "loss", 4),
                 _pct(e, split, "accuracy"),
                 _pct(e, split, "accuracy_binary"),
             ]
@@ -370,7 +370,7 @@ def _cross_blocks(results: Results, cross: list[dict[str, Any]], figures: dict[s
             m = e["scores"].get(s["name"])
             n = s["name"]
             row += [DASH] * 4 if m is None else [
-                _pct(e, n, "accuracy"), _num(e, n, "macro_f1"), _num(e, n, "macro_recall"), num(m.get("dropped"))
+                _pct(e, n, "accuracy"), num_sd(e, n, "macro_f1"), num_sd(e, n, "macro_recall"), num(m.get("dropped"))
             ]  # fmt: skip
         rows.append(row)
     out.append(Table(headers, rows))

@@ -22,6 +22,7 @@ from tweetsent.comparison.options import CompareOptions
 from tweetsent.core import paths
 from tweetsent.core.atomic import write_json
 from tweetsent.core.labels import LabelSet
+from tweetsent.core.splits import seeded_rows
 from tweetsent.data.dataset import Dataset, file_name
 from tweetsent.data.labelled import ReadOptions, TweetRows, parse_label_map, read_labelled_file
 from tweetsent.evaluation.neutral import band_metrics
@@ -132,12 +133,9 @@ def timing_texts(sets: list[ScoreSet], size: int = PREDICT_SAMPLE) -> TimingText
     val = next(s for s in sets if s.kind == "val")
     tests = [t for s in sets if s.kind == "test" for t in as_list(s.texts)][:size]
     cross = [t for s in sets if s.kind == "cross" for t in as_list(s.texts)][: size - len(tests)]
-    rows = np.sort(
-        np.random.default_rng(0).choice(
-            len(val.texts), size=min(len(val.texts), max(0, size - len(tests) - len(cross))), replace=False
-        )
-    )
-    return [(tests + [val.texts[i] for i in rows], True), (cross, False)]
+    rows = seeded_rows(len(val.texts), max(0, size - len(tests) - len(cross)), 0)
+    sample = as_list(val.texts) if rows is None else [val.texts[i] for i in rows]
+    return [(tests + sample, True), (cross, False)]
 
 
 def as_list(texts: Any) -> list[str]:
