@@ -48,7 +48,8 @@ def main() -> None:
     val, tests = dataset["val"], [dataset[name] for name in dataset.tests]
     encode = lambda split: artifact.encode(split.texts, html_decoded=True)  # noqa: E731
     full = [encode(val), *(encode(t) for t in tests)]
-    cadence = [encode(seeded_subset(val, args.sample, 1)), *full[1:]]
+    sample = seeded_subset(val, args.sample, int(config["train"]["seed"]) + 1)  # the sample training draws
+    cadence = [encode(sample), *full[1:]]
     max_length = int(config["train"]["max_length"])
     predict_split(artifact.model, cadence[0], max_length)  # warm-up
     cheap, whole = (seconds(artifact, s, max_length, args.repeats) for s in (cadence, full))

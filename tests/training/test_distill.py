@@ -101,6 +101,7 @@ def test_soft_targets_in_the_loss_match_hard_labels_when_one_hot() -> None:
         ("binary", "binary data"),
         ("test_file", "are in the test file"),
         ("no_student", "unknown model 'gru'"),
+        ("negative_augment", "--augment must be 0 or more"),
     ],
 )
 def test_bad_input_is_one_line(setup: Path, tmp_path: Path, run_cli, case: str, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -120,6 +121,8 @@ def test_bad_input_is_one_line(setup: Path, tmp_path: Path, run_cli, case: str, 
     elif case == "test_file":
         unlabelled = setup / "test.csv"
         extra = ["--test-data", str(setup / "test.csv")]
+    elif case == "negative_augment":
+        extra = ["--augment", "-1"]
     else:
         extra = ["--student", "gru"]
     code, _, err = run_cli("distill", str(teacher), "--out", str(tmp_path / "out"), "--unlabelled", str(unlabelled),
@@ -162,3 +165,26 @@ def test_a_calibrated_teacher_is_another_teacher(setup: Path, tmp_path: Path, ru
     assert info["data"] == "validation split" and info["n"] == 18
     with pytest.raises(UserError, match="teacher differ"):
         distill_module._pool(options, data, tmp_path / "out", tweetsent.load(teacher), log=lambda s: None)
+
+
+def test_copies_come_from_the_training_split_and_are_cached(
+    setup: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tweetsent.core.errors import UserError
+    from tweetsent.data.dataset import DataConfig, hand_splits
+
+    teacher = tweetsent.load(setup / "teacher")
+    data = DataConfig(data=(str(setup / "hand.csv"),))
+    options = distill_module.DistillOptions(str(setup / "teacher"), (str(setup / "pool.txt"),), augment=3)
+    given: list[list[str]] = []
+    real = distill_module.augmented
+    monkeypatch.setattr(distill_module, "augmented", lambda t, *a: given.append(list(t)) or real(t, *a))
+    first = distill_module._copies(options, data, tmp_path, teacher, log=lambda s: None)
+    hand = hand_splits(data)
+    assert given == [hand.train.texts] and not set(hand.train.texts) & set(hand.val.texts)
+    assert len(hand.train.texts) < len(first) <= 3 * len(hand.train.texts)
+    assert distill_module._copies(options, data, tmp_path, teacher, log=lambda s: None) == first
+    assert len(given) == 1  # the second call read the cache
+    other = distill_module.DistillOptions(options.teacher, options.unlabelled, augment=2)
+    with pytest.raises(UserError, match="copies differ"):
+        distill_module._copies(other, data, tmp_path, teacher, log=lambda s: None)

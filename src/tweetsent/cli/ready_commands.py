@@ -37,6 +37,7 @@ def _distill(
     student: str,
     unlabelled_size: int | None,
     temperature: float,
+    augment: int,
     preset: str,
     resume: bool,
     progress: bool,
@@ -51,7 +52,7 @@ def _distill(
     config, data = configure(student, preset, flags)
     size = unlabelled_size or None  # 0: every tweet of the files
     # The pool is drawn with its own seed, so students of several --seed values share the teacher's cached scores.
-    options = DistillOptions(str(teacher), tuple(unlabelled), size, temperature)
+    options = DistillOptions(str(teacher), tuple(unlabelled), size, temperature, augment=augment)
     try:
         summary = distill(options, config, data, out, resume, progress, log=lambda s: err_console.print(s))
     except KeyboardInterrupt:
@@ -82,6 +83,13 @@ _PARAMS = [
         200_000,
     ),
     _fixed("temperature", Annotated[float, typer.Option(help="soften (> 1) or sharpen (< 1) the teacher")], 1.0),
+    _fixed(
+        "augment",
+        Annotated[
+            int, typer.Option(help="perturbed copies of each hand-labelled training tweet for the teacher to label")
+        ],
+        0,
+    ),
     _fixed("preset", Annotated[str, typer.Option(help="the student's training settings")], "distill"),
     _fixed(
         "resume", Annotated[bool, typer.Option(help="continue the student's training from its last checkpoint")], False

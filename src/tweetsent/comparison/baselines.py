@@ -166,14 +166,11 @@ class FastTextBaseline(Baseline):
         self.vocab, self.cleaning, self.labels = dataset.vocab, dataset.cleaning, dataset.classes
         with tempfile.TemporaryDirectory() as folder:  # fastText trains from a file of `__label__K words` lines
             path = self._write(train, f"{folder}/train.txt")
+            settings = self.settings
             if self.autotune_seconds:  # fastText's own search, scored on the validation split
                 val = self._write(dataset.for_training("val"), f"{folder}/val.txt")
-                tuned = {"autotuneValidationFile": val, "autotuneDuration": self.autotune_seconds}
-                self.model = fasttext.train_supervised(input=path, verbose=0, thread=os.cpu_count() or 1, **tuned)
-            else:
-                self.model = fasttext.train_supervised(
-                    input=path, verbose=0, thread=os.cpu_count() or 1, **self.settings
-                )
+                settings = {"autotuneValidationFile": val, "autotuneDuration": self.autotune_seconds}
+            self.model = fasttext.train_supervised(input=path, verbose=0, thread=os.cpu_count() or 1, **settings)
         seconds = time.perf_counter() - start
         info: dict[str, Any] = {
             "train_seconds": round(seconds, 2),

@@ -127,13 +127,13 @@ def transfer(
     for t in trained:
         sources.setdefault(t.row, []).append(t.run_dir)
     out: list[TrainedRun] = []
+    runtime = {name: v for name, v in options.train.items() if name in RUNTIME_SETTINGS}
     for k, seed in enumerate(seeds(options, "transfer")):
         runs = []
         for model, folders in sources.items():
             source = folders[min(k, len(folders) - 1)]
             scratch = model in options.transfer_scratch
-            flags = {name: v for name, v in options.train.items() if name in RUNTIME_SETTINGS}
-            flags |= {"init_from": None if scratch else str(source), "seed": options.seed if k == 0 else seed}
+            flags = runtime | {"init_from": None if scratch else str(source), "seed": options.seed if k == 0 else seed}
             row = f"{model}-{'hand' if scratch else 'transfer'}"
             run_dir = seed_dir(options.out / "runs" / row, seed, k == 0)
             runs.append(TrainedRun(_run(model, TRANSFER_PRESET, flags, hand, run_dir, options, log), row, seed, k == 0))

@@ -16,18 +16,10 @@ def combine_seeds(entries: list[ModelEntry]) -> list[ModelEntry]:
     """Entries that carry a `row` (the runs compare trained) grouped by it, in order of first appearance: each
     group becomes one entry with `seeds` (the seed list) and, from two seeds on, mean scores with their `sd` and
     `per_seed`. Entries without a `row` (finished runs taken as they are) pass through."""
-    groups: dict[str, list[ModelEntry]] = {}
-    out: list[ModelEntry | str] = []
-    for e in entries:
-        key = e.get("row")
-        if key is None:
-            out.append(e)
-            continue
-        if key not in groups:
-            groups[key] = []
-            out.append(key)
-        groups[key].append(e)
-    return [_combined(groups[item]) if isinstance(item, str) else item for item in out]
+    groups: dict[str | int, list[ModelEntry]] = {}  # a row's name, or an entry's position when it has none
+    for i, e in enumerate(entries):
+        groups.setdefault(e.get("row", i), []).append(e)
+    return [_combined(group) if "row" in group[0] else group[0] for group in groups.values()]
 
 
 def _combined(runs: list[ModelEntry]) -> ModelEntry:

@@ -31,7 +31,7 @@ from tweetsent.data.labelled import ReadOptions, TweetRows, parse_label_map, par
 from tweetsent.data.prepare import LABELS, PrepareConfig, prepare, word_tokens
 from tweetsent.data.reader import read_sentiment140
 from tweetsent.data.sources import locate
-from tweetsent.data.union import read_training_files, without_tests
+from tweetsent.data.union import UnionStats, read_training_files, without_tests
 from tweetsent.data.vocab import Vocab, at_least_one_token
 
 SENTIMENT140 = "sentiment140"
@@ -225,9 +225,22 @@ def sentiment140_tests(config: DataConfig) -> dict[str, TweetRows]:
 # ---------------------------------------------------------------------------------------------- any labelled file
 
 
-def labelled_file(config: DataConfig, soft: SoftLabelled | None = None) -> Dataset:
-    """Train on the `config.data` files (see union.py); validate on `config.val_data` or a stratified fraction;
-    test on `config.test_data` (tweets of a test file are never trained on)."""
+@dataclass
+class HandSplits:
+    """The hand-labelled rows of `--data` files as training sees them: merged, less the test files' tweets, split
+    into training and validation."""
+
+    train: TweetRows
+    val: TweetRows
+    classes: LabelSet
+    tests: list[tuple[str, TweetRows]]
+    val_fraction: float | None  # None: validation is --val-data
+    union: UnionStats
+
+
+def hand_splits(config: DataConfig) -> HandSplits:
+    """Read the `config.data` files (see union.py) and split off validation: `config.val_data` or a stratified
+    fraction (tweets of a test file are never trained on)."""
     assert config.data
     label_map = parse_label_map(config.read.label_map)
     train_rows, union = read_training_files(config.data, config.read, label_map)
@@ -246,6 +259,20 @@ def labelled_file(config: DataConfig, soft: SoftLabelled | None = None) -> Datas
             raise UserError(f"{train_rows.source}: too few tweets to hold out {fraction:.0%} for validation")
         val_rows = dataclasses.replace(_take(train_rows, val_idx), dropped={})  # the reader's drops count once
         train_rows = _take(train_rows, train_idx)
+    return HandSplits(train_rows, val_rows, classes, tests, fraction, union)
+
+
+def labelled_file(config: DataConfig, soft: SoftLabelled | None = None) -> Dataset:
+    """Train on the `config.data` files; validate and test as `hand_splits` says."""
+    hand = hand_splits(config)
+    train_rows, val_rows, classes, tests, fraction, union = (
+        hand.train,
+        hand.val,
+        hand.classes,
+        hand.tests,
+        hand.val_fraction,
+        hand.union,
+    )
     with_neutral = classes.bandable and any(NEUTRAL in (r.labels or []) for _, r in tests)
     labels = classes.with_neutral() if with_neutral else classes
     targets = None

@@ -5,6 +5,7 @@ RUN_DIR/teacher/        the teacher's scores, cached and resumable (scoring is t
     pool.txt            the sampled unlabelled tweets, one per line (newlines inside a tweet as spaces)
     probs-NNNNN.npy     the teacher's probabilities, one file per chunk of `CHUNK` tweets, written atomically
     meta.json           what was scored: the teacher (its config digest), the files, the sample size and seed
+    augmented/          the same for perturbed copies of the hand-labelled training tweets (`--augment`)
 Everything else in RUN_DIR is a normal run folder: predict, serve, evaluate, ensemble and compare load it.
 """
 
@@ -24,7 +25,8 @@ from tweetsent.core.atomic import atomic_path, write_json
 from tweetsent.core.errors import UserError
 from tweetsent.core.labels import LabelSet, with_prior
 from tweetsent.core.locks import run_lock
-from tweetsent.data.dataset import DataConfig, SoftLabelled, load_dataset, sentiment140_tests
+from tweetsent.data.augment import augmented
+from tweetsent.data.dataset import DataConfig, SoftLabelled, hand_splits, load_dataset, sentiment140_tests
 from tweetsent.data.labelled import ReadOptions, parse_label_map, read_labelled_file, read_tweets
 from tweetsent.data.union import normalized, read_training_files
 from tweetsent.inference.classifier import Classifier
@@ -34,6 +36,7 @@ from tweetsent.training.run import train
 
 CHUNK = 4096  # tweets scored per cache file: a kill loses at most this much of the teacher's work
 TEACHER_DIR = "teacher"
+AUGMENTED = "augmented"
 # An unlabelled file with this share of its tweets in a test set is that test set: refused.
 TEST_SHARE = 0.5
 
@@ -45,6 +48,7 @@ class DistillOptions:
     unlabelled_size: int | None = 200_000
     temperature: float = 1.0
     sample_seed: int = 0
+    augment: int = 0  # perturbed copies of each hand-labelled training tweet for the teacher to label
 
 
 def distill(
@@ -64,6 +68,10 @@ def distill(
     with run_lock(run_dir):
         texts = _pool(options, data, run_dir, teacher, log)
         probs = _score(teacher, texts, run_dir / TEACHER_DIR, log)
+        copies = _copies(options, data, run_dir, teacher, log) if options.augment else []
+        if copies:
+            texts = [*texts, *copies]
+            probs = np.concatenate([probs, _score(teacher, copies, run_dir / TEACHER_DIR / AUGMENTED, log)])
     soft = SoftLabelled(
         f"{options.teacher} on {len(texts):,} unlabelled tweets",
         texts,
@@ -72,7 +80,10 @@ def distill(
     )
     dataset = load_dataset(data, soft=soft)
     dataset.stats["soft_labelled"].update(
-        teacher=str(options.teacher), unlabelled=list(options.unlabelled), temperature=options.temperature
+        teacher=str(options.teacher),
+        unlabelled=list(options.unlabelled),
+        augmented=len(copies),
+        temperature=options.temperature,
     )
     return train(config, dataset, run_dir, resume=resume, progress=progress)
 
@@ -92,6 +103,8 @@ def _check(options: DistillOptions, config: TrainConfig, data: DataConfig) -> No
         raise UserError(f"--temperature must be positive, not {options.temperature}")
     if options.unlabelled_size is not None and options.unlabelled_size < 1:
         raise UserError(f"--unlabelled-size must be positive, not {options.unlabelled_size}")
+    if options.augment < 0:
+        raise UserError(f"--augment must be 0 or more, not {options.augment}")
 
 
 def _check_labels(labels: LabelSet, data: DataConfig) -> None:
@@ -121,20 +134,47 @@ def _pool(
 ) -> list[str]:
     """The unlabelled tweets to score: the cached pool when it was drawn the same way, else a fresh seeded
     sample of the files' distinct tweets, less any that a test file holds."""
-    folder = run_dir / TEACHER_DIR
     meta = {
         "teacher": _teacher_digest(teacher),
         "unlabelled": [str(Path(p).resolve()) for p in options.unlabelled],
         "unlabelled_size": options.unlabelled_size,
         "sample_seed": options.sample_seed,
     }
+    return _cached_texts(run_dir / TEACHER_DIR, meta, lambda: _read_pool(options, data, log))
+
+
+def _copies(
+    options: DistillOptions, data: DataConfig, run_dir: Path, teacher: Classifier, log: Callable[[str], None]
+) -> list[str]:
+    """Perturbed copies of the hand-labelled training split's tweets (never validation's), cached like the pool."""
+    meta = {
+        "teacher": _teacher_digest(teacher),
+        "data": [str(Path(p).resolve()) for p in data.data],
+        "val_data": data.val_data,
+        "split_seed": data.split_seed,
+        "copies": options.augment,
+        "sample_seed": options.sample_seed,
+    }
+
+    def draw() -> list[str]:
+        hand = hand_splits(data).train.texts
+        held = set().union(*_test_texts(data).values())
+        copies = [t for t in augmented(hand, options.augment, options.sample_seed) if normalized(t) not in held]
+        log(f"augmented: {len(copies):,} perturbed copies of {len(hand):,} hand-labelled training tweets")
+        return copies
+
+    return _cached_texts(run_dir / TEACHER_DIR / AUGMENTED, meta, draw)
+
+
+def _cached_texts(folder: Path, meta: dict[str, Any], draw: Callable[[], list[str]]) -> list[str]:
+    """The tweets a cache folder was drawn with when `meta` matches what it records, else `draw()`'s, recorded."""
     if (folder / "meta.json").is_file():
         saved = json.loads((folder / "meta.json").read_text())
         changed = ", ".join(k for k in meta if saved.get(k) != meta[k])
         if changed:
             raise UserError(f"{folder}: scores of another teacher or pool ({changed} differ); choose another --out")
         return (folder / "pool.txt").read_text(encoding="utf-8").split("\n")[: saved.get("tweets", None)]
-    texts = _read_pool(options, data, log)
+    texts = draw()
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / "pool.txt") as tmp:
         tmp.write_text("\n".join(texts), encoding="utf-8")
