@@ -265,14 +265,7 @@ def hand_splits(config: DataConfig) -> HandSplits:
 def labelled_file(config: DataConfig, soft: SoftLabelled | None = None) -> Dataset:
     """Train on the `config.data` files; validate and test as `hand_splits` says."""
     hand = hand_splits(config)
-    train_rows, val_rows, classes, tests, fraction, union = (
-        hand.train,
-        hand.val,
-        hand.classes,
-        hand.tests,
-        hand.val_fraction,
-        hand.union,
-    )
+    classes, tests, train_rows = hand.classes, hand.tests, hand.train
     with_neutral = classes.bandable and any(NEUTRAL in (r.labels or []) for _, r in tests)
     labels = classes.with_neutral() if with_neutral else classes
     targets = None
@@ -285,7 +278,7 @@ def labelled_file(config: DataConfig, soft: SoftLabelled | None = None) -> Datas
     vocab = Vocab.build(tokens.filter(pa.array(nonempty)), config.min_count, config.max_vocab)
     splits: dict[str, Split] = {}
     dropped: dict[str, dict[str, int]] = {}
-    for name, rows in (("train", train_rows), ("val", val_rows), *tests, *_select_file(config, classes, labels)):
+    for name, rows in (("train", train_rows), ("val", hand.val), *tests, *_select_file(config, classes, labels)):
         keep_empty, soft_targets = name not in ("train", "val"), targets if name == "train" else None
         splits[name], empty = _encode(rows, vocab, config.cleaning, labels, name, keep_empty, soft_targets)
         dropped[name] = {**rows.dropped, **({"empty after cleaning": empty} if empty else {})}
@@ -299,10 +292,10 @@ def labelled_file(config: DataConfig, soft: SoftLabelled | None = None) -> Datas
         "dropped": dropped,
         "class_counts": {n: _counts(s, labels) for n, s in splits.items()},
         "vocab_size": len(vocab),
-        "val_fraction": fraction,
+        "val_fraction": hand.val_fraction,
         "text_column": train_rows.text_column,
         "label_column": train_rows.label_column,
-        "training_files": union.to_dict(),
+        "training_files": hand.union.to_dict(),
         **({"soft_labelled": {"source": soft.source, "tweets": len(soft.texts)}} if soft is not None else {}),
     }
     return Dataset(data_name(config.data), labels, classes, splits, vocab, config, stats)
