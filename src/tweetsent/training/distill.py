@@ -157,10 +157,11 @@ def _copies(
     }
 
     def draw() -> list[str]:
-        hand = hand_splits(data).train.texts
-        held = set().union(*_test_texts(data).values())
-        copies = [t for t in augmented(hand, options.augment, options.sample_seed) if normalized(t) not in held]
-        log(f"augmented: {len(copies):,} perturbed copies of {len(hand):,} hand-labelled training tweets")
+        hand = hand_splits(data)  # its test files' rows too: a copy may land on a test tweet
+        held = {normalized(t) for _, rows in hand.tests for t in rows.texts}
+        texts = hand.train.texts
+        copies = [t for t in augmented(texts, options.augment, options.sample_seed) if normalized(t) not in held]
+        log(f"augmented: {len(copies):,} perturbed copies of {len(texts):,} hand-labelled training tweets")
         return copies
 
     return _cached_texts(run_dir / TEACHER_DIR / AUGMENTED, meta, draw)
