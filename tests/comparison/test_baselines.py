@@ -12,6 +12,7 @@ import pytest
 
 from tweetsent.comparison import baselines as baselines_module
 from tweetsent.comparison.baselines import (
+    AUTOTUNE_ATTEMPTS,
     BASELINES,
     Baseline,
     FastTextBaseline,
@@ -21,6 +22,7 @@ from tweetsent.comparison.baselines import (
 )
 from tweetsent.comparison.options import CompareOptions
 from tweetsent.comparison.scoring import baseline_entry, score_sets
+from tweetsent.core.errors import UserError
 from tweetsent.core.splits import Split
 from tweetsent.data.dataset import Dataset
 from tweetsent.data.labelled import ReadOptions
@@ -147,10 +149,52 @@ def test_fasttext_autotune_searches_on_the_validation_split(tmp_path: Path, monk
     monkeypatch.setattr(fasttext, "train_supervised", spy)
     sets = score_sets(dataset, [], ReadOptions())
     tuned = baseline_entry("fasttext", dataset, sets, [(["x"], False)], CompareOptions(out=tmp_path, ft_autotune=2))
-    assert calls == [{"validation": len(dataset["val"]), "seconds": 2}]
+    searches = len(calls)  # more than one where a search's final fit diverged and it ran again
+    assert 1 <= searches <= AUTOTUNE_ATTEMPTS
+    assert all(call == {"validation": len(dataset["val"]), "seconds": 2} for call in calls)
     assert set(tuned["autotuned"]) == {"wordNgrams", "dim", "epoch", "lr", "minCount"}
     plain = baseline_entry("fasttext", dataset, sets, [(["x"], False)], options(tmp_path))
-    assert not plain["cached"] and "autotuned" not in plain and len(calls) == 1
+    assert not plain["cached"] and "autotuned" not in plain and len(calls) == searches
+
+
+def test_fasttext_search_runs_again_when_its_final_fit_diverges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search's last fit (the best settings, trained again) can diverge where its trial did not: the search is
+    run again; one that keeps diverging is a one-line error, not fastText's traceback."""
+    import fasttext
+
+    from tests.training.test_any_data import labelled_rows, write_csv
+    from tweetsent.data.dataset import DataConfig, load_dataset
+
+    rows = labelled_rows({"negative": 40, "positive": 40}, seed=0)
+    dataset = load_dataset(DataConfig(data=(str(write_csv(tmp_path / "s.csv", rows, header=["label", "text"])),)))
+    train = fasttext.train_supervised
+    calls: list[int] = []
+
+    def diverges_once(input: str, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Encountered NaN.")
+        return train(input=input, **kwargs)
+
+    monkeypatch.setattr(fasttext, "train_supervised", diverges_once)
+    info = FastTextBaseline(autotune_seconds=1).fit(dataset)
+    assert len(calls) == 2 and "autotuned" in info
+
+    def diverges(input: str, **kwargs: Any) -> Any:
+        calls.append(1)
+        raise RuntimeError("Encountered NaN.")
+
+    calls.clear()
+    monkeypatch.setattr(fasttext, "train_supervised", diverges)
+    with pytest.raises(UserError, match="diverged"):
+        FastTextBaseline(autotune_seconds=1).fit(dataset)
+    assert len(calls) == AUTOTUNE_ATTEMPTS
+    calls.clear()
+    with pytest.raises(RuntimeError, match="NaN"):  # fastText's usual settings are not searched again
+        FastTextBaseline().fit(dataset)
+    assert len(calls) == 1
 
 
 def options(tmp_path: Path, refresh: bool = False) -> CompareOptions:

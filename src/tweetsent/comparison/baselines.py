@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
+from tweetsent.core.errors import UserError
 from tweetsent.core.labels import STANDARD, LabelSet
 from tweetsent.core.splits import Split
 from tweetsent.data.dataset import Dataset
@@ -28,6 +29,7 @@ from tweetsent.models.lexicon import LABELS as VADER_LABELS
 from tweetsent.models.lexicon import vader_probs, vader_scores
 
 MIN_BIGRAM_COUNT = 2
+AUTOTUNE_ATTEMPTS = 3  # searches tried when the final fit of fastText's search diverges
 
 
 class Baseline(ABC):
@@ -170,7 +172,21 @@ class FastTextBaseline(Baseline):
             if self.autotune_seconds:  # fastText's own search, scored on the validation split
                 val = self._write(dataset.for_training("val"), f"{folder}/val.txt")
                 settings = {"autotuneValidationFile": val, "autotuneDuration": self.autotune_seconds}
-            self.model = fasttext.train_supervised(input=path, verbose=0, thread=os.cpu_count() or 1, **settings)
+            threads = os.cpu_count() or 1
+            for attempt in range(1, AUTOTUNE_ATTEMPTS + 1):
+                try:
+                    self.model = fasttext.train_supervised(input=path, verbose=0, thread=threads, **settings)
+                    break
+                except RuntimeError as error:
+                    # The search skips settings that diverge, but its final fit with the best ones runs apart
+                    # and, its threads racing, can diverge where the trial did not: the search runs again.
+                    if "NaN" not in str(error) or not self.autotune_seconds:
+                        raise
+                    if attempt == AUTOTUNE_ATTEMPTS:
+                        raise UserError(
+                            f"fastText's search diverged (NaN) {attempt} times; give --ft-autotune more seconds, "
+                            "or 0 for fastText's usual settings"
+                        ) from None
         seconds = time.perf_counter() - start
         info: dict[str, Any] = {
             "train_seconds": round(seconds, 2),
