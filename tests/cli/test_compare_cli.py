@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -99,15 +98,13 @@ def compared(
         _use(mp, caches)
         mp.setattr("sys.argv", ["tweetsent", *args])
         mp.setenv("COLUMNS", "200")
-        started = time.perf_counter()
         try:
             run()
             code = 0
         except SystemExit as e:
             code = int(e.code or 0)
-        seconds = time.perf_counter() - started
     assert code == 0
-    yield {"out": out, "results": json.loads((out / "results.json").read_text()), "seconds": seconds}
+    yield {"out": out, "results": json.loads((out / "results.json").read_text())}
 
 
 class Page(HTMLParser):
@@ -311,10 +308,8 @@ def test_compare_of_finished_runs_reuses_them(
     before = {r: (Path(r) / "summary.json").stat().st_mtime_ns for r in runs}
     data_dir = str(Path(compared["results"]["dataset"]["files"]["train"]).parent)
     out = tmp_path / "again"
-    started = time.perf_counter()
     args = ["--runs", runs[0], runs[1], "--val-size", str(VAL_SIZE), "--out", str(out), "--data-dir", data_dir]
     code, stdout, err = run_cli("compare", *args, "--eval-data", str(cross_file))
-    seconds = time.perf_counter() - started
     assert code == 0, err
     results = json.loads((out / "results.json").read_text())
     assert [m["run_dir"] for m in results["models"]] == runs
@@ -324,7 +319,6 @@ def test_compare_of_finished_runs_reuses_them(
     for m, first in zip(results["models"], compared["results"]["models"][:2], strict=True):
         assert m["scores"]["test"] == first["scores"]["test"] and m["steps"] == first["steps"]
     assert "lstm" in stdout and "VADER" in stdout and (out / "report.html").is_file()
-    assert seconds < 30
 
 
 def test_same_out_again_reuses_its_runs(compared: dict[str, Any], caches: Path, run_cli: Cli, monkeypatch: Any) -> None:
