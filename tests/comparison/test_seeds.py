@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tweetsent.comparison.options import CompareOptions
+from tweetsent.comparison.planning import seeds
 from tweetsent.comparison.seeds import combine_seeds
 from tweetsent.core.metrics import mean_sd, seed_spread
+from tweetsent.training.seeds import seed_list
 
 
 def _entry(row: str | None, seed: int, f1: float, seconds: float, test: bool = True) -> dict[str, Any]:
@@ -50,3 +54,10 @@ def test_a_set_missing_from_a_seed_averages_the_others() -> None:
     assert seed_spread([None, None]) is None
     spread = seed_spread([{"macro_f1": 0.5}, None, {"macro_f1": 0.7}])
     assert spread is not None and spread["macro_f1"] == pytest.approx(0.6) and spread["seed_count"] == 2
+
+
+def test_compare_draws_its_seeds_as_train_does(tmp_path: Path) -> None:
+    """`compare --seeds N` runs the seeds `train --seeds N` would; --transfer-seeds counts the recipe's own."""
+    assert seeds(CompareOptions(out=tmp_path, seeds=2)) == seed_list(None, 2)
+    transfer = CompareOptions(out=tmp_path, train={"seed": 7}, seeds=1, transfer_seeds=3)
+    assert seeds(transfer) == [7] and seeds(transfer, "transfer") == [7, 8, 9]

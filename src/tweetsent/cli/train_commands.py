@@ -139,13 +139,12 @@ def _train_seeds(
     """One run per seed (--seed, --seed + 1, ...) in OUT/seedK, then OUT/seeds.json with their mean and spread.
     Finished seeds are kept, so the same command again (with --resume after a kill) goes on where it stopped."""
     from tweetsent.core.runs import RunFolder
-    from tweetsent.training.seeds import SEEDS_FILE, seed_dirs, summarize_seeds
+    from tweetsent.training.seeds import SEEDS_FILE, seed_dirs, seed_list, summarize_seeds
 
     if seeds < 1:
         raise UserError(f"--seeds must be at least 1, not {seeds}")
-    base = 0 if flags.get("seed") is None else int(flags["seed"])
     folder = out or run_defaults(model, preset, tuple(flags["data"]) if flags.get("data") else None)[1]
-    chosen = [base + k for k in range(seeds)]
+    chosen = seed_list(flags.get("seed"), seeds)
     for seed, run_dir in zip(chosen, seed_dirs(folder, chosen), strict=True):
         run = RunFolder(run_dir)
         if run.finished:

@@ -25,10 +25,10 @@ from tweetsent.comparison.entries import BaselineEntry, ModelEntry, Results, Sco
 from tweetsent.comparison.figures import draw_figures
 from tweetsent.comparison.options import CompareOptions
 from tweetsent.comparison.planning import (
-    DEFAULT_SEED,
     TrainedRun,
     check_finished_run,
     hand_dataset,
+    seeds,
     train_models,
     transfer,
 )
@@ -215,8 +215,7 @@ def compare(options: CompareOptions, log: Callable[[str], None] = lambda _: None
     # The data first: a missing file is reported before any training.
     dataset = load_dataset(options.data)
     # The rows the models trained and validated on: the seeded subsets `train` draws for --train-size/--val-size.
-    seed = DEFAULT_SEED if options.seed is None else options.seed
-    chosen = chosen_rows(dataset, options.train.get("train_size"), options.train.get("val_size"), seed)
+    chosen = chosen_rows(dataset, options.train.get("train_size"), options.train.get("val_size"), seeds(options)[0])
     sets = score_sets(chosen, options.eval_data, options.eval_read)
     options.out.mkdir(parents=True, exist_ok=True)
 

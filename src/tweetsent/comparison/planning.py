@@ -18,8 +18,8 @@ from tweetsent.data.dataset import DataConfig, Dataset, load_dataset
 from tweetsent.data.labelled import TweetRows
 from tweetsent.training.config import make_config, preset_data
 from tweetsent.training.run import read_run_config, train
+from tweetsent.training.seeds import seed_list
 
-DEFAULT_SEED = 0  # TrainConfig's: the subsets `train` draws when compare passes no --seed
 TRANSFER_PRESET = "small"  # training/presets/small.toml: a few thousand hand-labelled tweets, here from a warm start
 
 
@@ -54,9 +54,8 @@ class TrainedRun:
 def seeds(options: CompareOptions, recipe: str = "train") -> list[int]:
     """The seeds of each model's runs: `--seeds` of them from --seed (0 when not given) upwards; the three-class
     recipe's (`recipe="transfer"`) are `--transfer-seeds`, when given."""
-    base = DEFAULT_SEED if options.seed is None else options.seed
     count = options.transfer_seeds if recipe == "transfer" and options.transfer_seeds else options.seeds
-    return [base + k for k in range(count)]
+    return seed_list(options.seed, count)
 
 
 def seed_dir(folder: Path, seed: int, first: bool) -> Path:

@@ -9,9 +9,16 @@ from typing import Any
 from tweetsent.core.atomic import write_json
 from tweetsent.core.metrics import mean_fields, seed_spread
 from tweetsent.core.runs import RunFolder
+from tweetsent.training.config import TrainConfig
 
 SEEDS_FILE = "seeds.json"
 AVERAGED = ("epochs", "steps", "train_seconds", "train_tweets_per_second")
+
+
+def seed_list(first: int | None, count: int) -> list[int]:
+    """`count` seeds from `first` upwards; from TrainConfig's default seed when `first` is not given."""
+    base = TrainConfig.seed if first is None else first
+    return [base + k for k in range(count)]
 
 
 def seed_dirs(out: Path, seeds: list[int]) -> list[Path]:
