@@ -132,19 +132,24 @@ def test_bad_input_is_one_line(setup: Path, tmp_path: Path, run_cli, case: str, 
     assert not (tmp_path / "out" / "model").exists()
 
 
+def digest(run: Path) -> str:
+    """The teacher's identity as the caches record it."""
+    return distill_module._teacher_digest(tweetsent.load(run))
+
+
 def test_the_pool_is_drawn_once_and_kept(setup: Path, tmp_path: Path) -> None:
     from tweetsent.core.errors import UserError
     from tweetsent.data.dataset import DataConfig
 
-    teacher = tweetsent.load(setup / "teacher")
+    teacher_id = digest(setup / "teacher")
     data = DataConfig(data=(str(setup / "hand.csv"),))
     options = distill_module.DistillOptions(str(setup / "teacher"), (str(setup / "pool.txt"),), unlabelled_size=100)
-    first = distill_module._pool(options, data, tmp_path, teacher, log=lambda s: None)
+    first = distill_module._pool(options, data, tmp_path, teacher_id, log=lambda s: None)
     assert len(first) == 100 and len(set(first)) == 100
-    assert distill_module._pool(options, data, tmp_path, teacher, log=lambda s: None) == first
+    assert distill_module._pool(options, data, tmp_path, teacher_id, log=lambda s: None) == first
     other = distill_module.DistillOptions(options.teacher, options.unlabelled, unlabelled_size=200)
     with pytest.raises(UserError, match="unlabelled_size differ"):
-        distill_module._pool(other, data, tmp_path, teacher, log=lambda s: None)
+        distill_module._pool(other, data, tmp_path, teacher_id, log=lambda s: None)
 
 
 def test_a_calibrated_teacher_is_another_teacher(setup: Path, tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
@@ -158,13 +163,13 @@ def test_a_calibrated_teacher_is_another_teacher(setup: Path, tmp_path: Path, ru
     shutil.copytree(setup / "teacher", teacher)
     data = DataConfig(data=(str(setup / "hand.csv"),))
     options = distill_module.DistillOptions(str(teacher), (str(setup / "pool.txt"),), unlabelled_size=50)
-    distill_module._pool(options, data, tmp_path / "out", tweetsent.load(teacher), log=lambda s: None)
+    distill_module._pool(options, data, tmp_path / "out", digest(teacher), log=lambda s: None)
     code, _, err = run_cli("calibrate", str(teacher))
     assert code == 0, err
     info = json.loads((teacher / "model" / "calibration.json").read_text())
     assert info["data"] == "validation split" and info["n"] == 18
     with pytest.raises(UserError, match="teacher differ"):
-        distill_module._pool(options, data, tmp_path / "out", tweetsent.load(teacher), log=lambda s: None)
+        distill_module._pool(options, data, tmp_path / "out", digest(teacher), log=lambda s: None)
 
 
 def test_copies_come_from_the_training_split_and_are_cached(
@@ -173,18 +178,18 @@ def test_copies_come_from_the_training_split_and_are_cached(
     from tweetsent.core.errors import UserError
     from tweetsent.data.dataset import DataConfig, hand_splits
 
-    teacher = tweetsent.load(setup / "teacher")
+    teacher_id = digest(setup / "teacher")
     data = DataConfig(data=(str(setup / "hand.csv"),))
     options = distill_module.DistillOptions(str(setup / "teacher"), (str(setup / "pool.txt"),), augment=3)
     given: list[list[str]] = []
     real = distill_module.augmented
     monkeypatch.setattr(distill_module, "augmented", lambda t, *a: given.append(list(t)) or real(t, *a))
-    first = distill_module._copies(options, data, tmp_path, teacher, log=lambda s: None)
+    first = distill_module._copies(options, data, tmp_path, teacher_id, log=lambda s: None)
     hand = hand_splits(data)
     assert given == [hand.train.texts] and not set(hand.train.texts) & set(hand.val.texts)
     assert len(hand.train.texts) < len(first) <= 3 * len(hand.train.texts)
-    assert distill_module._copies(options, data, tmp_path, teacher, log=lambda s: None) == first
+    assert distill_module._copies(options, data, tmp_path, teacher_id, log=lambda s: None) == first
     assert len(given) == 1  # the second call read the cache
     other = distill_module.DistillOptions(options.teacher, options.unlabelled, augment=2)
     with pytest.raises(UserError, match="copies differ"):
-        distill_module._copies(other, data, tmp_path, teacher, log=lambda s: None)
+        distill_module._copies(other, data, tmp_path, teacher_id, log=lambda s: None)

@@ -65,10 +65,11 @@ def distill(
     # PyTorch, not an ONNX export the folder may have: the targets are the teacher's own probabilities.
     teacher = Classifier.load(options.teacher, runtime="torch")
     _check_labels(teacher.labels, data)
+    digest = _teacher_digest(teacher)  # recorded with each cache: another teacher's scores are refused
     with run_lock(run_dir):
-        texts = _pool(options, data, run_dir, teacher, log)
+        texts = _pool(options, data, run_dir, digest, log)
         probs = _score(teacher, texts, run_dir / TEACHER_DIR, log)
-        copies = _copies(options, data, run_dir, teacher, log) if options.augment else []
+        copies = _copies(options, data, run_dir, digest, log) if options.augment else []
         if copies:
             texts = [*texts, *copies]
             probs = np.concatenate([probs, _score(teacher, copies, run_dir / TEACHER_DIR / AUGMENTED, log)])
@@ -130,12 +131,12 @@ def _test_texts(data: DataConfig) -> dict[str, set[str]]:
 
 
 def _pool(
-    options: DistillOptions, data: DataConfig, run_dir: Path, teacher: Classifier, log: Callable[[str], None]
+    options: DistillOptions, data: DataConfig, run_dir: Path, teacher_digest: str, log: Callable[[str], None]
 ) -> list[str]:
     """The unlabelled tweets to score: the cached pool when it was drawn the same way, else a fresh seeded
     sample of the files' distinct tweets, less any that a test file holds."""
     meta = {
-        "teacher": _teacher_digest(teacher),
+        "teacher": teacher_digest,
         "unlabelled": [str(Path(p).resolve()) for p in options.unlabelled],
         "unlabelled_size": options.unlabelled_size,
         "sample_seed": options.sample_seed,
@@ -144,11 +145,11 @@ def _pool(
 
 
 def _copies(
-    options: DistillOptions, data: DataConfig, run_dir: Path, teacher: Classifier, log: Callable[[str], None]
+    options: DistillOptions, data: DataConfig, run_dir: Path, teacher_digest: str, log: Callable[[str], None]
 ) -> list[str]:
     """Perturbed copies of the hand-labelled training split's tweets (never validation's), cached like the pool."""
     meta = {
-        "teacher": _teacher_digest(teacher),
+        "teacher": teacher_digest,
         "data": [str(Path(p).resolve()) for p in data.data],
         "val_data": data.val_data,
         "split_seed": data.split_seed,
