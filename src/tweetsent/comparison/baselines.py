@@ -178,9 +178,16 @@ class FastTextBaseline(Baseline):
                     self.model = fasttext.train_supervised(input=path, verbose=0, thread=threads, **settings)
                     break
                 except RuntimeError as error:
+                    if not self.autotune_seconds:
+                        raise
+                    if "enough time" in str(error):
+                        raise UserError(
+                            f"fastText's search finished no fit in {self.autotune_seconds} s; "
+                            "give --ft-autotune more seconds"
+                        ) from None
                     # The search skips settings that diverge, but its final fit with the best ones runs apart
                     # and, its threads racing, can diverge where the trial did not: the search runs again.
-                    if "NaN" not in str(error) or not self.autotune_seconds:
+                    if "NaN" not in str(error):
                         raise
                     if attempt == AUTOTUNE_ATTEMPTS:
                         raise UserError(
