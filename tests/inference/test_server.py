@@ -68,17 +68,17 @@ def check_answer(body: dict, classifier: Classifier, texts: list[str]) -> None:
 
 def test_predict_health_model_docs(server: tuple[str, Classifier]) -> None:
     url, classifier = server
-    r = httpx.post(f"{url}/predict", json={"texts": TEXTS})
+    r = httpx.post(f"{url}/predict", json={"texts": TEXTS}, timeout=30)
     assert r.status_code == 200
     check_answer(r.json(), classifier, TEXTS)
-    assert httpx.get(f"{url}/health").json()["status"] == "ok"
-    info = httpx.get(f"{url}/model").json()
+    assert httpx.get(f"{url}/health", timeout=30).json()["status"] == "ok"
+    info = httpx.get(f"{url}/model", timeout=30).json()
     assert info["name"] == "bilstm" and info["labels"] == ["negative", "neutral", "positive"]
     assert info["limits"]["max_batch"] == MAX_BATCH and info["version"] == tweetsent.__version__
     # What a client needs, not the run's record (issue: /model leaked paths, the training config, test metrics).
     assert set(info) == {"name", "family", "labels", "decisions", "neutral_margin", "version", "limits"}
-    assert "/predict" in httpx.get(f"{url}/openapi.json").json()["paths"]
-    assert httpx.get(f"{url}/docs").status_code == 200
+    assert "/predict" in httpx.get(f"{url}/openapi.json", timeout=30).json()["paths"]
+    assert httpx.get(f"{url}/docs", timeout=30).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -99,20 +99,20 @@ def test_bad_requests_get_4xx_with_a_message(
     server: tuple[str, Classifier], content: bytes, status: int, message: str
 ) -> None:
     url, classifier = server
-    r = httpx.post(f"{url}/predict", content=content, headers={"content-type": "application/json"})
+    r = httpx.post(f"{url}/predict", content=content, headers={"content-type": "application/json"}, timeout=30)
     assert r.status_code == status
     detail = r.json()["detail"]
     assert isinstance(detail, str) and message in detail
     # ... and the server goes on answering.
-    ok = httpx.post(f"{url}/predict", json={"texts": ["still here"]})
+    ok = httpx.post(f"{url}/predict", json={"texts": ["still here"]}, timeout=30)
     assert ok.status_code == 200
     check_answer(ok.json(), classifier, ["still here"])
 
 
 def test_wrong_method_and_path(server: tuple[str, Classifier]) -> None:
     url, _ = server
-    assert httpx.get(f"{url}/predict").status_code == 405
-    assert httpx.post(f"{url}/nope", json={}).status_code == 404
+    assert httpx.get(f"{url}/predict", timeout=30).status_code == 405
+    assert httpx.post(f"{url}/nope", json={}, timeout=30).status_code == 404
 
 
 def test_concurrent_requests_get_their_own_answers(server: tuple[str, Classifier]) -> None:
@@ -135,7 +135,7 @@ def test_concurrent_requests_get_their_own_answers(server: tuple[str, Classifier
 
 def test_micro_batches_are_shared_under_load(run_dir: Path) -> None:
     classifier = tweetsent.load(run_dir)
-    srv, thread, url = start_server(classifier, ServeSettings(max_batch=64, batch_wait_ms=50))
+    srv, thread, url = start_server(classifier, ServeSettings(max_batch=64, batch_wait_ms=200))
     try:
         with httpx.Client(timeout=30) as client, ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda i: client.post(f"{url}/predict", json={"texts": [f"tweet {i}"]}), range(24)))
@@ -173,7 +173,7 @@ def test_serve_command(run_dir: Path, tmp_path: Path) -> None:
                 pass
             assert proc.poll() is None and time.monotonic() < deadline, "serve did not come up"
             time.sleep(0.1)
-        body = httpx.post(f"http://127.0.0.1:{port}/predict", json={"texts": TEXTS}).json()
+        body = httpx.post(f"http://127.0.0.1:{port}/predict", json={"texts": TEXTS}, timeout=30).json()
         assert body["neutral_margin"] == 0.5
         check_answer(body, tweetsent.load(run_dir, neutral_margin=0.5), TEXTS)
     finally:

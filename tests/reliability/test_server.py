@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.inference.test_server import free_port
 from tests.reliability.conftest import copy_run, tweetsent
 
 VALID = [
@@ -35,12 +36,6 @@ class Server:
     url: str
     run_dir: Path
     process: subprocess.Popen[bytes]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
