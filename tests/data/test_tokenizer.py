@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -37,7 +39,8 @@ def test_column_and_single_text_agree() -> None:
     assert tokenize(pa.array(texts)).to_pylist() == [tokenize_one(t) for t in texts]
 
 
-@settings(max_examples=300, deadline=None)
+# Fixed examples under CI (a run that passed passes again); new ones each local run, to keep exploring.
+@settings(max_examples=300, deadline=None, derandomize=bool(os.environ.get("CI")))
 @given(st.lists(st.text(), min_size=1, max_size=8))
 def test_any_unicode_cleans_and_tokenizes_deterministically(texts: list[str]) -> None:
     column = pa.array(texts, type=pa.string())
