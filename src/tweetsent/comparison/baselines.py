@@ -161,8 +161,6 @@ class FastTextBaseline(Baseline):
     def fit(self, dataset: Dataset) -> dict[str, Any]:
         import tempfile
 
-        import fasttext
-
         train = dataset.for_training("train")
         start = time.perf_counter()
         self.vocab, self.cleaning, self.labels = dataset.vocab, dataset.cleaning, dataset.classes
@@ -172,28 +170,7 @@ class FastTextBaseline(Baseline):
             if self.autotune_seconds:  # fastText's own search, scored on the validation split
                 val = self._write(dataset.for_training("val"), f"{folder}/val.txt")
                 settings = {"autotuneValidationFile": val, "autotuneDuration": self.autotune_seconds}
-            threads = os.cpu_count() or 1
-            for attempt in range(1, AUTOTUNE_ATTEMPTS + 1):
-                try:
-                    self.model = fasttext.train_supervised(input=path, verbose=0, thread=threads, **settings)
-                    break
-                except RuntimeError as error:
-                    if not self.autotune_seconds:
-                        raise
-                    if "enough time" in str(error):
-                        raise UserError(
-                            f"fastText's search finished no fit in {self.autotune_seconds} s; "
-                            "give --ft-autotune more seconds"
-                        ) from None
-                    # The search skips settings that diverge, but its final fit with the best ones runs apart
-                    # and, its threads racing, can diverge where the trial did not: the search runs again.
-                    if "NaN" not in str(error):
-                        raise
-                    if attempt == AUTOTUNE_ATTEMPTS:
-                        raise UserError(
-                            f"fastText's search diverged (NaN) {attempt} times; give --ft-autotune more seconds, "
-                            "or 0 for fastText's usual settings"
-                        ) from None
+            self.model = self._train_file(path, settings)
         seconds = time.perf_counter() - start
         info: dict[str, Any] = {
             "train_seconds": round(seconds, 2),
@@ -206,6 +183,32 @@ class FastTextBaseline(Baseline):
             args = self.model.f.getArgs()
             info["autotuned"] = {k: getattr(args, k) for k in ("wordNgrams", "dim", "epoch", "lr", "minCount")}
         return info
+
+    def _train_file(self, path: str, settings: dict[str, Any]) -> Any:
+        """fastText's fit of a `__label__K words` file. A search's last step trains its best settings once more,
+        apart, and that fit can diverge (NaN), its threads racing, where the trial did not (the search skips trials
+        that diverge): the search then runs again."""
+        import fasttext
+
+        for attempt in range(1, AUTOTUNE_ATTEMPTS + 1):
+            try:
+                return fasttext.train_supervised(input=path, verbose=0, thread=os.cpu_count() or 1, **settings)
+            except RuntimeError as error:
+                if not self.autotune_seconds:
+                    raise
+                if "enough time" in str(error):
+                    raise UserError(
+                        f"fastText's search finished no fit in {self.autotune_seconds} s; "
+                        "give --ft-autotune more seconds"
+                    ) from None
+                if "NaN" not in str(error):
+                    raise
+                if attempt == AUTOTUNE_ATTEMPTS:
+                    raise UserError(
+                        f"fastText's search diverged (NaN) {attempt} times; give --ft-autotune more seconds, "
+                        "or 0 for fastText's usual settings"
+                    ) from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _write(self, split: Split, path: str) -> str:
         """The split as `__label__K words` lines. fastText's SGD reads the file in order: a file sorted by label
